@@ -1,0 +1,29 @@
+package tenants
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/carepass/carepass/modules/errs"
+)
+
+// Resolve is fiber middleware for routes under /t/:slug (and the API's
+// equivalent): it looks the tenant up by its slug and puts it in the request
+// context. An unknown slug is a 404. A suspended tenant may be read but not
+// changed.
+func Resolve(store *Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		t, err := store.BySlug(c.UserContext(), c.Params("slug"))
+		if err != nil {
+			return err
+		}
+		if t.Suspended() && !safeMethod(c.Method()) {
+			return errs.E(errs.ReadOnly, t.Name+" is suspended on Carepass. You can look at its records, but nothing can be changed until it is resumed.")
+		}
+		c.SetUserContext(WithTenant(c.UserContext(), t))
+		return c.Next()
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
+}

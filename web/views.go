@@ -1,0 +1,99 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/carepass/carepass/tenants"
+)
+
+// Views renders html/template pages inside the shared layout. Each module
+// contributes its own templates under a namespace ("account/signin").
+type Views struct {
+	layout *template.Template
+	pages  map[string]*template.Template
+}
+
+// TemplateSet is one module's templates: files named *.html at the root of FS.
+type TemplateSet struct {
+	Namespace string
+	FS        fs.FS
+}
+
+var funcs = template.FuncMap{
+	"kindLabel": func(k tenants.Kind) string { return k.Label() },
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(london).Format("2 January 2006")
+	},
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(london).Format("2 January 2006 at 15:04")
+	},
+	"join":  strings.Join,
+	"title": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+}
+
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
+
+// NewViews parses the layout and shared partials from web/templates and every
+// page of every set. It fails at start-up, not at first render, on a bad template.
+func NewViews(sets ...TemplateSet) (*Views, error) {
+	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout: %w", err)
+	}
+	v := &Views{layout: layout, pages: map[string]*template.Template{}}
+	sets = append([]TemplateSet{{Namespace: "web", FS: pagesFS()}}, sets...)
+	for _, set := range sets {
+		names, err := fs.Glob(set.FS, "*.html")
+		if err != nil {
+			return nil, fmt.Errorf("web: templates %s: %w", set.Namespace, err)
+		}
+		for _, name := range names {
+			t, err := layout.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("web: clone layout: %w", err)
+			}
+			if _, err := t.ParseFS(set.FS, name); err != nil {
+				return nil, fmt.Errorf("web: template %s/%s: %w", set.Namespace, name, err)
+			}
+			v.pages[set.Namespace+"/"+strings.TrimSuffix(path.Base(name), ".html")] = t
+		}
+	}
+	return v, nil
+}
+
+// Load satisfies fiber.Views; templates are parsed once in NewViews.
+func (v *Views) Load() error { return nil }
+
+// Render renders page name inside the layout. It renders into a buffer first
+// so a template error never sends half a page.
+func (v *Views) Render(w io.Writer, name string, data any, _ ...string) error {
+	t, ok := v.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
