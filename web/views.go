@@ -10,8 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/tenants"
 )
+
+// field is what the text-field partial renders.
+type field struct {
+	Name, Label, Hint, Autocomplete, Value, Error string
+}
 
 // Views renders html/template pages inside the shared layout. Each module
 // contributes its own templates under a namespace ("account/signin").
@@ -28,7 +34,16 @@ type TemplateSet struct {
 
 var funcs = template.FuncMap{
 	"kindLabel": func(k tenants.Kind) string { return k.Label() },
-	"date": func(t time.Time) string {
+	"date": func(v any) string {
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case *time.Time:
+			if x != nil {
+				t = *x
+			}
+		}
 		if t.IsZero() {
 			return ""
 		}
@@ -41,6 +56,9 @@ var funcs = template.FuncMap{
 		return t.In(london).Format("2 January 2006 at 15:04")
 	},
 	"join":  strings.Join,
+	"fieldOf": func(d page.Data, name, label, hint, autocomplete string) field {
+		return field{Name: name, Label: label, Hint: hint, Autocomplete: autocomplete, Value: d.Value(name), Error: d.ErrorFor(name)}
+	},
 	"title": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }
 

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"database/sql"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -310,21 +311,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 	var sess Session
 	var acct Account
 	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		var r struct {
-			sessionRow
-			Email   string
-			Name    string
-			Status  string
-			Created time.Time
-		}
-		err := tx.Raw(`SELECT s.*, a.email, a.name, a.status, a.created_at AS created
+		var r sessionRow
+		var email, name, status string
+		var created time.Time
+		err := tx.Raw(`SELECT s.id, s.account_id, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
+				a.email, a.name, a.status, a.created_at
 			FROM sessions s JOIN accounts a ON a.id = s.account_id
-			WHERE s.token_hash = ?`, HashToken(token)).Scan(&r).Error
+			WHERE s.token_hash = ?`, HashToken(token)).Row().Scan(&r.ID, &r.AccountID, &r.CreatedAt, &r.LastSeenAt,
+			&r.ExpiresAt, &r.RevokedAt, &email, &name, &status, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.Unauthenticated, "Your session has ended. Sign in to continue")
+		}
 		if err != nil {
 			return storeErr("read session", err)
 		}
 		now := s.cfg.Now().UTC()
-		if r.ID == uuid.Nil || r.RevokedAt != nil || r.Status != string(StatusActive) ||
+		if r.RevokedAt != nil || status != string(StatusActive) ||
 			!now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(s.cfg.IdleTimeout)) {
 			return errs.E(errs.Unauthenticated, "Your session has ended. Sign in to continue")
 		}
@@ -335,7 +337,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, Acco
 			r.LastSeenAt = now
 		}
 		sess = Session{ID: r.ID, AccountID: r.AccountID, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt}
-		acct = Account{ID: r.AccountID, Email: r.Email, Name: r.Name, Status: Status(r.Status), CreatedAt: r.Created}
+		acct = Account{ID: r.AccountID, Email: email, Name: name, Status: Status(status), CreatedAt: created}
 		return nil
 	})
 	return sess, acct, err
@@ -346,12 +348,12 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	return s.db.Platform(ctx, func(tx *gorm.DB) error {
 		var accountID uuid.UUID
 		err := tx.Raw(`UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING account_id`,
-			s.cfg.Now().UTC(), HashToken(token)).Scan(&accountID).Error
+			s.cfg.Now().UTC(), HashToken(token)).Row().Scan(&accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return storeErr("sign out", err)
-		}
-		if accountID == uuid.Nil {
-			return nil
 		}
 		return s.audit.RecordPlatform(tenants.WithActor(ctx, accountID), tx,
 			audit.Event{Action: "account.signout", ObjectType: "account", ObjectID: accountID.String()})

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"gorm.io/gorm"
+
+	"github.com/carepass/carepass/modules/access"
+	"github.com/carepass/carepass/modules/account"
+	"github.com/carepass/carepass/modules/audit"
+	"github.com/carepass/carepass/modules/dashboard"
+	"github.com/carepass/carepass/modules/holder"
+	"github.com/carepass/carepass/modules/operator"
+	"github.com/carepass/carepass/modules/pg"
+	"github.com/carepass/carepass/policy"
+	"github.com/carepass/carepass/tenants"
+	"github.com/carepass/carepass/web"
+)
+
+// app holds every long-lived component, built once here and nowhere else.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	gdb      *gorm.DB
+	db       *tenants.DB
+	tenants  *tenants.Store
+	audit    *audit.Log
+	accounts *account.Service
+	policy   *policy.Enforcers
+	access   *access.Service
+	operator *operator.Service
+	holders  *holder.Service
+}
+
+// newApp connects to the database as the app role and builds the services.
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	if err := requireDB(cfg.DatabaseURL, "DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	pool, gdb, err := pg.Open(ctx, cfg.DatabaseURL, pg.Options{MaxConns: cfg.DBMaxConns, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return assemble(ctx, cfg, log, pool, gdb, time.Now)
+}
+
+// assemble wires the services over an open pool; tests call it with their own.
+func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.Pool, gdb *gorm.DB, now func() time.Time) (*app, error) {
+	enf, err := policy.New(ctx, pool, policy.Options{CacheSize: cfg.PolicyCacheSize, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	a := &app{cfg: cfg, log: log, pool: pool, gdb: gdb, policy: enf}
+	a.db = tenants.NewDB(gdb)
+	a.tenants = tenants.NewStore(gdb)
+	a.audit = audit.New(now)
+	a.accounts = account.NewService(a.db, a.audit, account.Config{
+		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, Now: now})
+	a.access = access.NewService(a.db, a.tenants, a.accounts, a.audit, enf, now)
+	a.operator = operator.NewService(a.db, a.tenants, a.access, a.audit, enf, now)
+	a.holders = holder.NewService(a.db, a.audit, now)
+	return a, nil
+}
+
+// server builds the web application and mounts every module's routes.
+func (a *app) server() (*web.Server, error) {
+	views, err := web.NewViews(
+		web.TemplateSet{Namespace: "account", FS: account.Templates()},
+		web.TemplateSet{Namespace: "access", FS: access.Templates()},
+		web.TemplateSet{Namespace: "operator", FS: operator.Templates()},
+		web.TemplateSet{Namespace: "dashboard", FS: dashboard.Templates()},
+		web.TemplateSet{Namespace: "holder", FS: holder.Templates()},
+	)
+	if err != nil {
+		return nil, err
+	}
+	srv := web.New(web.Config{SecretKey: a.cfg.SecretKey, SecureCookies: a.cfg.SecureCookies, BodyLimit: a.cfg.BodyLimit,
+		Bench: a.cfg.Bench, Logger: a.log},
+		web.Deps{Pool: a.pool, Sessions: a.accounts, Members: a.access, Tenants: a.tenants, Policy: a.policy, Views: views})
+	srv.Home()
+	account.Routes(srv.Public, a.accounts, srv)
+	access.Routes(srv.Tenant, srv.TenantAPI, srv.Public, a.access, a.policy, srv)
+	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
+	holder.Routes(srv.Tenant, srv.TenantAPI, a.holders, a.policy)
+	operator.Routes(srv.Operator, a.operator, a.policy)
+	srv.Docs()
+	srv.NotFound()
+	return srv, nil
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully.
+func (a *app) serve(ctx context.Context) error {
+	srv, err := a.server()
+	if err != nil {
+		return err
+	}
+	listenCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := a.policy.Listen(listenCtx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("policy listener stopped", "err", err)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App.Listen(a.cfg.Addr) }()
+	a.log.Info("listening", "addr", a.cfg.Addr, "env", a.cfg.Env)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	if err := srv.App.ShutdownWithTimeout(15 * time.Second); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.pool.Close()
+	return nil
+}

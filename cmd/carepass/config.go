@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting, read once from the environment in main.
+type config struct {
+	Env             string // "development" or "production"
+	Addr            string // listen address
+	DatabaseURL     string // app role (no table ownership, no BYPASSRLS)
+	MigrationURL    string // owner role, for migrate
+	DBMaxConns      int32
+	SecretKey       []byte
+	SecureCookies   bool
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	BodyLimit       int
+	PolicyCacheSize int
+	Bench           bool
+	LogLevel        string
+	DemoPassword    string
+}
+
+const (
+	envDevelopment = "development"
+	envProduction  = "production"
+	// defaultDemoPassword is the demo sign-ins' password in development.
+	defaultDemoPassword = "carepass-demo-2026"
+)
+
+// loadConfig reads the environment. devDefaults fills a random secret for
+// local runs; production refuses unsafe values instead of guessing.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Env:          strings.ToLower(or(getenv("CAREPASS_ENV"), envDevelopment)),
+		DatabaseURL:  getenv("DATABASE_URL"),
+		MigrationURL: getenv("MIGRATION_DATABASE_URL"),
+		LogLevel:     or(getenv("LOG_LEVEL"), "info"),
+		DemoPassword: or(getenv("CAREPASS_DEMO_PASSWORD"), defaultDemoPassword),
+		Bench:        getenv("CAREPASS_BENCH") == "1",
+	}
+	var problems []string
+	host := or(getenv("ADDR"), "127.0.0.1")
+	port := or(getenv("PORT"), "8080")
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		c.Addr = host // ADDR given as host:port
+	} else {
+		c.Addr = host + ":" + port
+	}
+	intVar := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			problems = append(problems, fmt.Sprintf("%s must be a positive whole number", name))
+			return def
+		}
+		return n
+	}
+	durVar := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s must be a positive duration such as 30m or 12h", name))
+			return def
+		}
+		return d
+	}
+	c.DBMaxConns = int32(intVar("DB_MAX_CONNS", 20))
+	c.BodyLimit = intVar("BODY_LIMIT_BYTES", 1<<20)
+	c.PolicyCacheSize = intVar("POLICY_CACHE_SIZE", 2048)
+	c.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", 30*time.Minute)
+	c.SessionAbsolute = durVar("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)
+	c.SecureCookies = getenv("SECURE_COOKIES") != "false"
+
+	if key := getenv("SECRET_KEY"); key != "" {
+		b, err := hex.DecodeString(key)
+		if err != nil || len(b) < 32 {
+			problems = append(problems, "SECRET_KEY must be at least 32 bytes, hex-encoded (64 hex characters); generate one with: openssl rand -hex 32")
+		}
+		c.SecretKey = b
+	}
+	switch c.Env {
+	case envDevelopment:
+		if c.SecretKey == nil {
+			c.SecretKey = make([]byte, 32)
+			_, _ = rand.Read(c.SecretKey) // sessions survive restarts; CSRF tokens simply reissue
+		}
+		if getenv("SECURE_COOKIES") == "" {
+			c.SecureCookies = false // local http
+		}
+	case envProduction:
+		if c.SecretKey == nil {
+			problems = append(problems, "SECRET_KEY is required in production")
+		}
+		if !c.SecureCookies {
+			problems = append(problems, "SECURE_COOKIES=false is not allowed in production")
+		}
+		if weakDBPassword(c.DatabaseURL) {
+			problems = append(problems, "DATABASE_URL must carry a strong password in production (not empty and not a default such as postgres, password or carepass)")
+		}
+		if c.Bench {
+			problems = append(problems, "CAREPASS_BENCH must not be set in production")
+		}
+	default:
+		problems = append(problems, "CAREPASS_ENV must be development or production")
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+func (c config) production() bool { return c.Env == envProduction }
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func requireDB(url, name string) error {
+	if url == "" {
+		return fmt.Errorf("%s is not set (run `make db-start` and use the values in .data/pg.env, or set it)", name)
+	}
+	return nil
+}
+
+// weakDBPassword reports whether a database URL has no password or a default one.
+func weakDBPassword(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return true
+	}
+	pw, ok := u.User.Password()
+	switch strings.ToLower(pw) {
+	case "", "postgres", "password", "carepass", "carepass_app", "app", "secret", "changeme":
+		return true
+	}
+	return !ok || len(pw) < 12
+}

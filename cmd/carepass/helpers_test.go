@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/carepass/carepass/migrations/testdb"
+)
+
+// testApp builds the whole application over a fresh database, connected as
+// the app role, with the demo data seeded through the real services.
+func testApp(t *testing.T) (*app, *testdb.DB) {
+	t.Helper()
+	db := testdb.New(t)
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"CAREPASS_ENV": "development", "DATABASE_URL": db.AppURL}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	a, err := assemble(context.Background(), cfg, log, db.Pool, db.Gorm, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seedDemo(context.Background(), a); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	return a, db
+}

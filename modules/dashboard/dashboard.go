@@ -1,0 +1,76 @@
+// Package dashboard is each tenant's start page: what the signed-in person
+// can do here, by role, with the figures later capabilities add to it.
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/carepass/carepass/modules/page"
+	"github.com/carepass/carepass/policy"
+	"github.com/carepass/carepass/tenants"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Templates returns this module's page templates.
+func Templates() fs.FS {
+	sub, _ := fs.Sub(templates, "templates")
+	return sub
+}
+
+// HolderCounter counts the tenant's holders.
+type HolderCounter interface {
+	Count(ctx context.Context) (int64, error)
+}
+
+// Routes mounts the dashboard page and its JSON twin.
+func Routes(tenant, api fiber.Router, enf *policy.Enforcers, holders HolderCounter) {
+	h := handler{enf: enf, holders: holders}
+	tenant.Get("/", enf.Require("dashboard", "read"), h.page)
+	api.Get("/me", enf.Require("dashboard", "read"), h.me)
+}
+
+type handler struct {
+	enf     *policy.Enforcers
+	holders HolderCounter
+}
+
+// view is what the dashboard shows.
+type view struct {
+	Holders    int64
+	ShowCounts bool
+}
+
+func (h handler) page(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	t, _ := tenants.FromContext(ctx)
+	actor, _ := tenants.ActorFrom(ctx)
+	var v view
+	if ok, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), policy.Permission{Object: "holder", Action: "read"}); err == nil && ok {
+		n, err := h.holders.Count(ctx)
+		if err != nil {
+			return err
+		}
+		v.Holders, v.ShowCounts = n, true
+	}
+	return page.Render(c, "dashboard/dashboard", page.New(c, "Dashboard", v))
+}
+
+func (h handler) me(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	t, _ := tenants.FromContext(ctx)
+	actor, _ := tenants.ActorFrom(ctx)
+	var perms []string
+	for _, info := range policy.Catalogue() {
+		if ok, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), info.Permission); err == nil && ok {
+			perms = append(perms, info.Permission.String())
+		}
+	}
+	return c.JSON(fiber.Map{"account_id": actor, "tenant": fiber.Map{"id": t.ID, "slug": t.Slug, "name": t.Name, "kind": t.Kind, "status": t.Status},
+		"permissions": perms})
+}
