@@ -58,14 +58,14 @@ type Deps struct {
 
 // Server is the fiber app and the route groups modules mount on.
 type Server struct {
-	App      *fiber.App
-	Public   fiber.Router // no tenant, no sign-in required
-	Tenant   fiber.Router // /t/:slug — tenant resolved; routes add policy.Require
-	API      fiber.Router // /api/v1 — JSON, no tenant
+	App       *fiber.App
+	Public    fiber.Router // no tenant, no sign-in required
+	Tenant    fiber.Router // /t/:slug — tenant resolved; routes add policy.Require
+	API       fiber.Router // /api/v1 — JSON, no tenant
 	TenantAPI fiber.Router // /api/v1/t/:slug — JSON, tenant resolved
-	Operator fiber.Router // /operator — routes add RequirePlatform
-	cfg      Config
-	deps     Deps
+	Operator  fiber.Router // /operator — routes add RequirePlatform
+	cfg       Config
+	deps      Deps
 }
 
 // Cookie names.

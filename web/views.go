@@ -55,7 +55,7 @@ var funcs = template.FuncMap{
 		}
 		return t.In(london).Format("2 January 2006 at 15:04")
 	},
-	"join":  strings.Join,
+	"join": strings.Join,
 	"fieldOf": func(d page.Data, name, label, hint, autocomplete string) field {
 		return field{Name: name, Label: label, Hint: hint, Autocomplete: autocomplete, Value: d.Value(name), Error: d.ErrorFor(name)}
 	},

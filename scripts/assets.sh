@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Puts the NHS.UK frontend's compiled files where the Go server embeds them:
+#
+#   web/static/vendor/nhsuk/nhsuk-frontend.min.css   (its url()s made relative: assets/...)
+#   web/static/vendor/nhsuk/nhsuk-frontend.min.js    (an ES module: import { initAll } from it)
+#   web/static/vendor/nhsuk/assets/manifest.json
+#   web/static/vendor/nhsuk/assets/images/...        (favicons, app icons, SVG icons)
+#
+# Runs 'npm ci' first when node_modules is missing or older than package-lock.json.
+# web/static/vendor is not committed: run this (or 'make assets') before 'go build'.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cd "$REPO"
+
+if ! have node || ! have npm; then
+	die "Node.js 20 or newer with npm is needed (Debian: apt-get install nodejs npm)"
+fi
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+	log="$(mktemp)"
+	if ! npm ci --include=dev --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		die "npm ci failed (output above)"
+	fi
+	rm -f "$log"
+fi
+
+SRC=node_modules/nhsuk-frontend/dist/nhsuk
+DEST=web/static/vendor/nhsuk
+for f in nhsuk-frontend.min.css nhsuk-frontend.min.js assets/manifest.json assets/images; do
+	[[ -e $SRC/$f ]] || die "$SRC/$f not found: has nhsuk-frontend changed its layout? (see package.json)"
+done
+
+first=0
+[[ -d $DEST ]] || first=1
+
+# Built outside web/static (the server embeds that folder whole, hidden files too)
+# and moved into place at the end.
+mkdir -p web/static/vendor
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/carepass-nhsuk.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+# The stylesheet points at /assets/images/...; make those URLs relative to the
+# stylesheet so the folder works wherever the server mounts it. Source maps are
+# not shipped, so drop the comments that point at them.
+sed -e 's#url(/assets/#url(assets/#g' -e 's#/\*\# sourceMappingURL=[^*]*\*/##' \
+	"$SRC/nhsuk-frontend.min.css" >"$tmp/nhsuk-frontend.min.css"
+sed -e 's#//\# sourceMappingURL=.*$##' "$SRC/nhsuk-frontend.min.js" >"$tmp/nhsuk-frontend.min.js"
+cp -R "$SRC/assets" "$tmp/assets"
+if grep -q 'url(/' "$tmp/nhsuk-frontend.min.css"; then
+	die "nhsuk-frontend.min.css still has root-relative url()s after rewriting"
+fi
+chmod -R u=rwX,go=rX "$tmp"
+
+if [[ -d $DEST ]] && diff -r -q "$tmp" "$DEST" >/dev/null 2>&1; then
+	exit 0 # already up to date
+fi
+rm -rf "$DEST"
+mv "$tmp" "$DEST"
+trap - EXIT
+
+if ((first)); then
+	echo "nhsuk-frontend $(node -p 'require("./node_modules/nhsuk-frontend/package.json").version') in $DEST:"
+	(cd "$DEST" && find . -type f | sed 's#^\./#  #' | sort)
+fi
