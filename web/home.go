@@ -24,9 +24,6 @@ func (s *Server) Home() {
 			if err != nil {
 				return err
 			}
-			if len(list) == 1 && !b.Viewer.Operator {
-				return c.Redirect("/t/"+list[0].Slug, fiber.StatusSeeOther)
-			}
 			b.Tenants = list
 		}
 		return page.Render(c, "web/home", page.New(c, "Carepass", nil))

@@ -1,0 +1,64 @@
+package audit
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"github.com/carepass/carepass/modules/page"
+	"github.com/carepass/carepass/tenants"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Templates returns this module's page templates.
+func Templates() fs.FS {
+	sub, _ := fs.Sub(templates, "templates")
+	return sub
+}
+
+// Recent returns the newest events of the tenant in ctx, newest first.
+func (l *Log) Recent(ctx context.Context, db *tenants.DB, limit int) ([]Stored, error) {
+	t, _ := tenants.FromContext(ctx)
+	var out []Stored
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		rows, err := tx.Table("audit_events").Where("tenant_id = ?", t.ID).Order("seq DESC").Limit(limit).
+			Select("seq, occurred_at, actor_id, actor_label, action, object_type, object_id, client_ip, outcome").Rows()
+		if err != nil {
+			return fmt.Errorf("audit: recent: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s Stored
+			var outcome string
+			if err := rows.Scan(&s.Seq, &s.OccurredAt, &s.ActorID, &s.ActorLabel, &s.Action, &s.ObjectType, &s.ObjectID, &s.ClientIP, &outcome); err != nil {
+				return fmt.Errorf("audit: recent: %w", err)
+			}
+			s.Outcome = Outcome(outcome)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Guard is the permission check the audit page needs.
+type Guard interface {
+	Require(obj, act string) fiber.Handler
+}
+
+// Routes mounts the tenant's audit trail page.
+func Routes(tenant fiber.Router, log *Log, db *tenants.DB, guard Guard) {
+	tenant.Get("/audit", guard.Require("audit", "read"), func(c *fiber.Ctx) error {
+		events, err := log.Recent(c.UserContext(), db, 200)
+		if err != nil {
+			return err
+		}
+		return page.Render(c, "audit/events", page.New(c, "Audit trail", events))
+	})
+}
