@@ -59,16 +59,12 @@ type Enforcers struct {
 	onListen func()
 }
 
-// New returns Enforcers reading the policy from pool. It checks that the
-// policy tables are reachable; start Listen to follow changes made on other
-// nodes.
-func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Enforcers, error) {
+// New returns Enforcers reading the policy from pool; rules load on first
+// use, so the server starts even while the database is down. Start Listen to
+// follow changes made on other nodes.
+func New(_ context.Context, pool *pgxpool.Pool, opts Options) (*Enforcers, error) {
 	if pool == nil {
 		return nil, errors.New("policy: New needs a pool")
-	}
-	if _, err := pool.Exec(ctx,
-		`SELECT (SELECT 1 FROM casbin_rule LIMIT 0), (SELECT 1 FROM policy_versions LIMIT 0)`); err != nil {
-		return nil, fmt.Errorf("policy: reach policy tables: %w", err)
 	}
 	e, err := newEnforcers(pgSource{pool: pool}, opts)
 	if err != nil {

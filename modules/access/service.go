@@ -467,7 +467,7 @@ func (s *Service) checkCanGive(ctx context.Context, tx *gorm.DB, t tenants.Tenan
 
 // Invite creates an invitation to join the tenant in ctx with role roleKey,
 // inside tx, and returns its token: the only copy, to be shown once to the
-// inviter. The inviter is the actor in ctx. An earlier pending invitation
+// inviter. The inviter is the actor in ctx, if any. An earlier pending invitation
 // for the same email is revoked, since its link can no longer be shown.
 // Audited as member.invite. Provisioning calls it to invite a new tenant's
 // first administrator; the members pages use InviteMember, which adds the
@@ -480,9 +480,10 @@ func (s *Service) Invite(ctx context.Context, tx *gorm.DB, email, roleKey string
 	if err := writable(t); err != nil {
 		return "", err
 	}
-	inviter, ok := tenants.ActorFrom(ctx)
-	if !ok {
-		return "", errs.E(errs.Unauthenticated, "Sign in to continue")
+	// No actor means the platform's own command line (tenant provisioning).
+	var invitedBy *uuid.UUID
+	if inviter, ok := tenants.ActorFrom(ctx); ok {
+		invitedBy = &inviter
 	}
 	st := newStore(ctx, tx, t.ID)
 	var fe []errs.FieldError
@@ -523,7 +524,7 @@ func (s *Service) Invite(ctx context.Context, tx *gorm.DB, email, roleKey string
 	}
 	token := account.NewToken()
 	row := invitationRow{ID: uuid.Must(uuid.NewV7()), Email: norm, RoleKey: role.Key, TokenHash: account.HashToken(token),
-		InvitedBy: &inviter, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+		InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	if err := st.insertInvitation(row); err != nil {
 		return "", err
 	}

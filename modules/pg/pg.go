@@ -53,6 +53,7 @@ func Gorm(pool *pgxpool.Pool) (*gorm.DB, error) {
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 logger.Discard,
+		DisableAutomaticPing:   true, // start even while the database is down; /readyz reports it
 		SkipDefaultTransaction: true,
 		TranslateError:         false,
 	})
