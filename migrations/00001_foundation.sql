@@ -180,10 +180,12 @@ ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON memberships
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
--- An account may list its own memberships in every tenant (for the tenant
--- switcher); read-only and limited to the acting account's own rows.
+-- Outside any tenant scope, an account may list its own memberships in every
+-- tenant (for the tenant switcher); read-only, limited to the acting
+-- account's own rows, and never widening what a tenant-scoped transaction sees.
 CREATE POLICY own_memberships ON memberships FOR SELECT
-    USING (account_id = NULLIF(current_setting('app.account_id', true), '')::uuid);
+    USING (NULLIF(current_setting('app.tenant_id', true), '') IS NULL
+           AND account_id = NULLIF(current_setting('app.account_id', true), '')::uuid);
 
 ALTER TABLE roles ENABLE ROW LEVEL SECURITY;
 ALTER TABLE roles FORCE ROW LEVEL SECURITY;

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/carepass/carepass/modules/errs"
 )
 
 // New returns a validated, active tenant with a fresh id, ready to Insert.
@@ -20,4 +22,19 @@ func New(kind Kind, name, slug, odsCode, region string, now time.Time) (Tenant, 
 // Insert stores a new tenant inside tx (a provisioning transaction).
 func Insert(ctx context.Context, tx *gorm.DB, t Tenant) error {
 	return insert(tx.WithContext(ctx), t)
+}
+
+// SetStatus suspends or resumes the tenant with id, inside tx.
+func SetStatus(ctx context.Context, tx *gorm.DB, id uuid.UUID, st Status, now time.Time) error {
+	if st != StatusActive && st != StatusSuspended {
+		return errs.E(errs.Invalid, "Unknown tenant status")
+	}
+	res := tx.WithContext(ctx).Exec(`UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?`, string(st), now.UTC(), id)
+	if res.Error != nil {
+		return storeErr("set tenant status", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "No such tenant")
+	}
+	return nil
 }

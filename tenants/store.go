@@ -114,21 +114,6 @@ func insert(tx *gorm.DB, t Tenant) error {
 	return nil
 }
 
-// SetStatus suspends or resumes a tenant.
-func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, st Status) error {
-	if st != StatusActive && st != StatusSuspended {
-		return errs.E(errs.Invalid, "Unknown tenant status")
-	}
-	res := s.db.WithContext(ctx).Exec(`UPDATE tenants SET status = ?, updated_at = now() WHERE id = ?`, string(st), id)
-	if res.Error != nil {
-		return storeErr("set tenant status", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return errs.E(errs.NotFound, "No such tenant")
-	}
-	return nil
-}
-
 func storeErr(op string, err error) error {
 	if pg.IsUnavailable(err) {
 		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("tenants: %s: %w", op, err))

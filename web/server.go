@@ -33,7 +33,10 @@ type Config struct {
 	SecureCookies bool   // false only for local development over http
 	BodyLimit     int    // bytes; default 1 MiB
 	Bench         bool   // mount the benchmark floor endpoints
-	Logger        *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// real client (for audit and sign-in throttling); empty: use the peer.
+	TrustedProxies []string
+	Logger         *slog.Logger
 }
 
 // Authenticator turns a session token into a signed-in account.
@@ -70,7 +73,7 @@ type Server struct {
 
 // Cookie names.
 const (
-	SessionCookie = "carepass_session"
+	SessionCookie = account.SessionCookie
 	preCookie     = "carepass_pre"
 	flashCookie   = "carepass_flash"
 )
@@ -85,7 +88,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	app := fiber.New(fiber.Config{
+	fc := fiber.Config{
 		AppName:               "carepass",
 		ErrorHandler:          errorHandler(cfg.Logger),
 		BodyLimit:             cfg.BodyLimit,
@@ -94,8 +97,13 @@ func New(cfg Config, deps Deps) *Server {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
-		ProxyHeader:           "",
-	})
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fc.ProxyHeader = fiber.HeaderXForwardedFor
+		fc.EnableTrustedProxyCheck = true
+		fc.TrustedProxies = cfg.TrustedProxies
+	}
+	app := fiber.New(fc)
 	s := &Server{App: app, cfg: cfg, deps: deps}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		cfg.Logger.Error("panic", "request_id", c.Locals(requestIDKey{}), "panic", e)

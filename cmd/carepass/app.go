@@ -82,7 +82,7 @@ func (a *app) server() (*web.Server, error) {
 		return nil, err
 	}
 	srv := web.New(web.Config{SecretKey: a.cfg.SecretKey, SecureCookies: a.cfg.SecureCookies, BodyLimit: a.cfg.BodyLimit,
-		Bench: a.cfg.Bench, Logger: a.log},
+		Bench: a.cfg.Bench, TrustedProxies: a.cfg.TrustedProxies, Logger: a.log},
 		web.Deps{Pool: a.pool, Sessions: a.accounts, Members: a.access, Tenants: a.tenants, Policy: a.policy, Views: views})
 	srv.Home()
 	account.Routes(srv.Public, a.accounts, srv)

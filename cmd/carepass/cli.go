@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/migrations"
+	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/policy"
@@ -86,14 +87,12 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e.getenv)
-	if err != nil {
+	// Migrations need only the owner's URL, not the server's secrets.
+	migrationURL := e.getenv("MIGRATION_DATABASE_URL")
+	if err := requireDB(migrationURL, "MIGRATION_DATABASE_URL"); err != nil {
 		return err
 	}
-	if err := requireDB(cfg.MigrationURL, "MIGRATION_DATABASE_URL"); err != nil {
-		return err
-	}
-	db, err := openSQL(cfg.MigrationURL)
+	db, err := openSQL(migrationURL)
 	if err != nil {
 		return err
 	}
@@ -238,25 +237,35 @@ func cmdAccount(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Recorded in the platform audit chain as done from the command line.
+	ev := audit.Event{ActorLabel: "command line", ObjectType: "account"}
 	err = a.db.Platform(ctx, func(tx *gorm.DB) error {
 		if verb == "set-password" {
 			acct, err := a.accounts.ByEmail(ctx, tx, *email)
 			if err != nil {
 				return err
 			}
-			return a.accounts.SetPassword(ctx, tx, acct.ID, pw)
+			if err := a.accounts.SetPassword(ctx, tx, acct.ID, pw); err != nil {
+				return err
+			}
+			ev.Action, ev.ObjectID = "account.set_password", acct.ID.String()
+			return a.audit.RecordPlatform(ctx, tx, ev)
 		}
 		acct, err := a.accounts.Create(ctx, tx, *email, *name, pw)
 		if err != nil {
 			return err
 		}
+		ev.Action, ev.ObjectID = "account.create", acct.ID.String()
+		ev.Detail = map[string]string{"operator": fmt.Sprint(*op)}
 		if *op {
 			if err := policy.ApplyPlatform(ctx, tx); err != nil {
 				return err
 			}
-			return policy.AssignRole(ctx, tx, policy.PlatformDomain, acct.ID.String(), policy.OperatorRole)
+			if err := policy.AssignRole(ctx, tx, policy.PlatformDomain, acct.ID.String(), policy.OperatorRole); err != nil {
+				return err
+			}
 		}
-		return nil
+		return a.audit.RecordPlatform(ctx, tx, ev)
 	})
 	if err != nil {
 		return cliErr(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ type config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	BodyLimit       int
+	TrustedProxies  []string // addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed
 	PolicyCacheSize int
 	Bench           bool
 	LogLevel        string
@@ -50,10 +52,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var problems []string
 	host := or(getenv("ADDR"), "127.0.0.1")
 	port := or(getenv("PORT"), "8080")
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		c.Addr = host // ADDR given as host:port
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		c.Addr = host // ADDR given as host:port or [v6]:port
 	} else {
-		c.Addr = host + ":" + port
+		c.Addr = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				problems = append(problems, fmt.Sprintf("TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	intVar := func(name string, def int) int {
 		v := getenv(name)

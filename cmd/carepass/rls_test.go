@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/carepass/carepass/modules/pg"
+	"github.com/carepass/carepass/policy"
 )
 
 // TestRowLevelSecurity proves tenant isolation for every table that has a
@@ -17,14 +18,23 @@ import (
 func TestRowLevelSecurity(t *testing.T) {
 	a, db := testApp(t)
 	ctx := context.Background()
-	list, err := a.tenants.List(ctx)
-	if err != nil || len(list) < 2 {
-		t.Fatalf("need two seeded tenants: %v %v", list, err)
+	// A and B share a member (the demo trust admin also trains at the
+	// charity), whose account is set too: the policy letting an account list
+	// its own memberships must not widen a tenant-scoped transaction.
+	ta, errA := a.tenants.BySlug(ctx, demoTenants[0].slug)
+	tb, errB := a.tenants.BySlug(ctx, demoTenants[3].slug)
+	if errA != nil || errB != nil {
+		t.Fatalf("seeded tenants: %v %v", errA, errB)
 	}
-	tenantA, tenantB := list[0].ID.String(), list[1].ID.String()
+	tenantA, tenantB := ta.ID.String(), tb.ID.String()
+	var shared string
+	if err := db.Pool.QueryRow(ctx, `SELECT id FROM accounts WHERE lower(email) = $1`,
+		demoEmail(policy.AdminRole(demoTenants[0].kind), demoTenants[0].short)).Scan(&shared); err != nil {
+		t.Fatal(err)
+	}
 
 	var tables []string
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT c.relname FROM pg_class c
 			JOIN pg_namespace n ON n.oid = c.relnamespace
 			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
@@ -64,7 +74,7 @@ func TestRowLevelSecurity(t *testing.T) {
 			}
 
 			// With A's setting: none of B's rows are visible, changeable or insertable.
-			err = scoped(ctx, db.Pool, tenantA, func(tx pgx.Tx) error {
+			err = scopedAs(ctx, db.Pool, tenantA, shared, func(tx pgx.Tx) error {
 				var n int
 				if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1`, ident), tenantB).Scan(&n); err != nil {
 					return err
@@ -128,8 +138,14 @@ func TestRowLevelSecurity(t *testing.T) {
 
 // scoped runs fn in a transaction with app.tenant_id set, as tenants.Tx does.
 func scoped(ctx context.Context, pool *pgxpool.Pool, tenant string, fn func(pgx.Tx) error) error {
+	return scopedAs(ctx, pool, tenant, "", fn)
+}
+
+// scopedAs is scoped with the acting account set as well.
+func scopedAs(ctx context.Context, pool *pgxpool.Pool, tenant, account string, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenant); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true), set_config('app.account_id', $2, true)`,
+			tenant, account); err != nil {
 			return err
 		}
 		return fn(tx)

@@ -162,7 +162,12 @@ func (a *app) ensureAccount(ctx context.Context, email, name, pw string) (id uui
 		acct, err := a.accounts.ByEmail(ctx, tx, email)
 		if err == nil {
 			id = acct.ID
-			return nil
+			// Keep demo accounts on the configured demo password.
+			ok, err := a.accounts.PasswordMatches(ctx, tx, acct.ID, pw)
+			if err != nil || ok {
+				return err
+			}
+			return a.accounts.SetPassword(ctx, tx, acct.ID, pw)
 		}
 		if !errs.Is(err, errs.NotFound) {
 			return err

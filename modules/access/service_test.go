@@ -334,7 +334,7 @@ func TestSuspendedTenantRefusesInvitationsAndChanges(t *testing.T) {
 	tn := f.tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	token := f.invite(tn, admin, "new@example.org", "trainer")
-	if err := f.store.SetStatus(context.Background(), tn.ID, tenants.StatusSuspended); err != nil {
+	if err := tenants.SetStatus(context.Background(), f.db.Gorm, tn.ID, tenants.StatusSuspended, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	tn.Status = tenants.StatusSuspended

@@ -22,6 +22,9 @@ func Templates() fs.FS {
 	return sub
 }
 
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "carepass_session"
+
 // Cookies sets and clears the session cookie; the web layer owns its settings.
 type Cookies interface {
 	SetSession(c *fiber.Ctx, token string)
@@ -93,12 +96,18 @@ func (h handler) signin(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	// Rotate: a session this browser held before signing in ends now.
+	if old := c.Cookies(SessionCookie); old != "" {
+		if err := h.svc.SignOut(c.UserContext(), old); err != nil {
+			return err
+		}
+	}
 	h.cookies.SetSession(c, token)
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
 func (h handler) signout(c *fiber.Ctx) error {
-	if token := c.Cookies("carepass_session"); token != "" {
+	if token := c.Cookies(SessionCookie); token != "" {
 		if err := h.svc.SignOut(c.UserContext(), token); err != nil {
 			return err
 		}

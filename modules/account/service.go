@@ -198,6 +198,15 @@ func (s *Service) SetPassword(ctx context.Context, tx *gorm.DB, id uuid.UUID, pa
 	return s.revokeAll(ctx, tx, id)
 }
 
+// PasswordMatches reports whether password is the account's password, inside tx.
+func (s *Service) PasswordMatches(ctx context.Context, tx *gorm.DB, id uuid.UUID, password string) (bool, error) {
+	var hash string
+	if err := tx.WithContext(ctx).Raw(`SELECT password_hash FROM accounts WHERE id = ?`, id).Row().Scan(&hash); err != nil {
+		return false, storeErr("read account", err)
+	}
+	return CheckPassword(hash, password), nil
+}
+
 // SetStatus enables or disables an account; disabling ends all its sessions.
 func (s *Service) SetStatus(ctx context.Context, tx *gorm.DB, id uuid.UUID, st Status) error {
 	res := tx.WithContext(ctx).Exec(`UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, string(st), s.cfg.Now().UTC(), id)

@@ -106,9 +106,8 @@ func (s *Service) SetStatus(ctx context.Context, slug string, st tenants.Status)
 	}
 	tctx := tenants.WithTenant(ctx, t)
 	err = s.db.Tx(tctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?`, string(st), s.now().UTC(), t.ID)
-		if res.Error != nil {
-			return fmt.Errorf("operator: set status: %w", res.Error)
+		if err := tenants.SetStatus(tctx, tx, t.ID, st, s.now()); err != nil {
+			return err
 		}
 		ev := audit.Event{Action: "tenant." + map[tenants.Status]string{tenants.StatusActive: "resume", tenants.StatusSuspended: "suspend"}[st],
 			ObjectType: "tenant", ObjectID: t.ID.String(), Detail: map[string]string{"slug": t.Slug}}
