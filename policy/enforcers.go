@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -113,15 +112,15 @@ func (e *Enforcers) Allowed(ctx context.Context, domain, subject string, p Permi
 	if _, member := snap.members[subject]; !member {
 		return false, nil // no role in the domain: nothing to evaluate
 	}
-	key := subject + "\x00" + p.String()
-	if v, ok := snap.decisions.Load(key); ok {
-		return v.(bool), nil
+	key := memoKey{subject: subject, p: p}
+	if allowed, ok := snap.decisions.get(key); ok {
+		return allowed, nil
 	}
 	ok, err := snap.enf.Enforce(subject, domain, p.Object, p.Action)
 	if err != nil {
 		return false, fmt.Errorf("policy: enforce %s for %s in %s: %w", p, subject, domain, err)
 	}
-	snap.decisions.Store(key, ok)
+	snap.decisions.put(key, ok)
 	return ok, nil
 }
 
@@ -254,7 +253,7 @@ func (e *Enforcers) load(ctx context.Context, domain string) (*snapshot, error) 
 			members[rule[0]] = struct{}{}
 		}
 	}
-	return &snapshot{enf: enf, members: members, version: f.Version, checked: start, decisions: new(sync.Map)}, nil
+	return &snapshot{enf: enf, members: members, version: f.Version, checked: start, decisions: newMemo()}, nil
 }
 
 // Listen follows policy changes made by every node: it holds one connection

@@ -20,7 +20,36 @@ type snapshot struct {
 	// decisions memoises casbin's answers for members. It lives and dies
 	// with this immutable snapshot, so it can never outlast a policy change
 	// (unlike casbin's own decision caches).
-	decisions *sync.Map // subject + "\x00" + object:action → bool
+	decisions *memo
+}
+
+// memoKey is one decision; a struct key keeps lookups free of allocation,
+// which matters because every allocation makes the collector walk the heap
+// of every cached enforcer.
+type memoKey struct {
+	subject string
+	p       Permission
+}
+
+// memo is a snapshot's decision memo.
+type memo struct {
+	mu sync.RWMutex
+	m  map[memoKey]bool
+}
+
+func newMemo() *memo { return &memo{m: map[memoKey]bool{}} }
+
+func (m *memo) get(k memoKey) (allowed, ok bool) {
+	m.mu.RLock()
+	allowed, ok = m.m[k]
+	m.mu.RUnlock()
+	return allowed, ok
+}
+
+func (m *memo) put(k memoKey, allowed bool) {
+	m.mu.Lock()
+	m.m[k] = allowed
+	m.mu.Unlock()
 }
 
 // entry is one domain's slot in the cache. The goroutine that creates it

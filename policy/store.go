@@ -132,6 +132,25 @@ func RolesOf(ctx context.Context, tx *gorm.DB, domain, subject string) ([]string
 	return roles, nil
 }
 
+// Assignments returns every subject's roles in domain, each list sorted, in
+// one query.
+func Assignments(ctx context.Context, tx *gorm.DB, domain string) (map[string][]string, error) {
+	if err := checkDomain(domain); err != nil {
+		return nil, err
+	}
+	var rows []struct{ V0, V1 string }
+	err := tx.WithContext(ctx).Raw(
+		`SELECT v0, v1 FROM casbin_rule WHERE ptype = 'g' AND v2 = ? ORDER BY v0, v1`, domain).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("policy: assignments in %s: %w", domain, err)
+	}
+	out := make(map[string][]string)
+	for _, r := range rows {
+		out[r.V0] = append(out[r.V0], r.V1)
+	}
+	return out, nil
+}
+
 // SubjectsWithRole returns the account IDs that hold role in domain, sorted.
 func SubjectsWithRole(ctx context.Context, tx *gorm.DB, domain, role string) ([]string, error) {
 	if err := checkDomain(domain); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,14 +43,55 @@ func (r row) tenant() Tenant {
 // Store reads and writes the platform-wide tenants table.
 type Store struct {
 	db *gorm.DB
+
+	// Every request resolves its tenant by slug; a short-lived cache saves
+	// that query. A status change is seen by every node within slugTTL.
+	mu    sync.Mutex
+	slugs map[string]cachedTenant
 }
 
-// NewStore returns a Store over db.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+type cachedTenant struct {
+	t  Tenant
+	at time.Time
+}
 
-// BySlug returns the tenant with slug, or a NotFound error.
+const (
+	slugTTL      = 2 * time.Second
+	slugCacheMax = 4096
+)
+
+// NewStore returns a Store over db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db, slugs: map[string]cachedTenant{}} }
+
+// BySlug returns the tenant with slug, or a NotFound error. The answer may
+// be up to two seconds old.
 func (s *Store) BySlug(ctx context.Context, slug string) (Tenant, error) {
-	return s.one(ctx, "slug = ?", strings.ToLower(slug))
+	slug = strings.ToLower(slug)
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.slugs[slug]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < slugTTL {
+		return c.t, nil
+	}
+	t, err := s.one(ctx, "slug = ?", slug)
+	if err != nil {
+		return Tenant{}, err
+	}
+	s.mu.Lock()
+	if len(s.slugs) >= slugCacheMax {
+		clear(s.slugs)
+	}
+	s.slugs[slug] = cachedTenant{t: t, at: now}
+	s.mu.Unlock()
+	return t, nil
+}
+
+// Forget drops slug from this process's cache, after a change to the tenant.
+func (s *Store) Forget(slug string) {
+	s.mu.Lock()
+	delete(s.slugs, strings.ToLower(slug))
+	s.mu.Unlock()
 }
 
 // ByID returns the tenant with id, or a NotFound error.

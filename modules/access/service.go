@@ -184,25 +184,12 @@ func (s *Service) Members(ctx context.Context) ([]Member, error) {
 		if err != nil {
 			return err
 		}
-		roles, err := st.roles()
+		byAccount, err := policy.Assignments(ctx, tx, t.ID.String())
 		if err != nil {
-			return err
-		}
-		byAccount := map[string][]string{}
-		for _, r := range roles {
-			holders, err := policy.SubjectsWithRole(ctx, tx, t.ID.String(), r.Key)
-			if err != nil {
-				return fmt.Errorf("access: members: %w", err)
-			}
-			for _, h := range holders {
-				byAccount[h] = append(byAccount[h], r.Key)
-			}
+			return fmt.Errorf("access: members: %w", err)
 		}
 		for i := range members {
-			if keys := byAccount[members[i].AccountID.String()]; keys != nil {
-				slices.Sort(keys)
-				members[i].Roles = keys
-			}
+			members[i].Roles = byAccount[members[i].AccountID.String()]
 		}
 		out = members
 		return nil

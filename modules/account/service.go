@@ -314,42 +314,39 @@ const touchEvery = time.Minute
 // Unauthenticated error when the session is unknown, revoked, idle too long,
 // past its absolute limit, or its account is disabled.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, Account, error) {
+	ended := errs.E(errs.Unauthenticated, "Your session has ended. Sign in to continue")
 	if token == "" {
 		return Session{}, Account{}, errs.E(errs.Unauthenticated, "Sign in to continue")
 	}
-	var sess Session
-	var acct Account
-	err := s.db.Platform(ctx, func(tx *gorm.DB) error {
-		var r sessionRow
-		var email, name, status string
-		var created time.Time
-		err := tx.Raw(`SELECT s.id, s.account_id, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
-				a.email, a.name, a.status, a.created_at
-			FROM sessions s JOIN accounts a ON a.id = s.account_id
-			WHERE s.token_hash = ?`, HashToken(token)).Row().Scan(&r.ID, &r.AccountID, &r.CreatedAt, &r.LastSeenAt,
-			&r.ExpiresAt, &r.RevokedAt, &email, &name, &status, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.Unauthenticated, "Your session has ended. Sign in to continue")
+	// Every request pays for this: plain statements, no transaction.
+	db := s.db.PlatformRead(ctx)
+	var r sessionRow
+	var email, name, status string
+	var created time.Time
+	err := db.Raw(`SELECT s.id, s.account_id, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
+			a.email, a.name, a.status, a.created_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ?`, HashToken(token)).Row().Scan(&r.ID, &r.AccountID, &r.CreatedAt, &r.LastSeenAt,
+		&r.ExpiresAt, &r.RevokedAt, &email, &name, &status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, Account{}, ended
+	}
+	if err != nil {
+		return Session{}, Account{}, storeErr("read session", err)
+	}
+	now := s.cfg.Now().UTC()
+	if r.RevokedAt != nil || status != string(StatusActive) ||
+		!now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(s.cfg.IdleTimeout)) {
+		return Session{}, Account{}, ended
+	}
+	if now.Sub(r.LastSeenAt) >= touchEvery {
+		if err := db.Exec(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, r.ID).Error; err != nil {
+			return Session{}, Account{}, storeErr("touch session", err)
 		}
-		if err != nil {
-			return storeErr("read session", err)
-		}
-		now := s.cfg.Now().UTC()
-		if r.RevokedAt != nil || status != string(StatusActive) ||
-			!now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(s.cfg.IdleTimeout)) {
-			return errs.E(errs.Unauthenticated, "Your session has ended. Sign in to continue")
-		}
-		if now.Sub(r.LastSeenAt) >= touchEvery {
-			if err := tx.Exec(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, r.ID).Error; err != nil {
-				return storeErr("touch session", err)
-			}
-			r.LastSeenAt = now
-		}
-		sess = Session{ID: r.ID, AccountID: r.AccountID, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt}
-		acct = Account{ID: r.AccountID, Email: email, Name: name, Status: Status(status), CreatedAt: created}
-		return nil
-	})
-	return sess, acct, err
+		r.LastSeenAt = now
+	}
+	return Session{ID: r.ID, AccountID: r.AccountID, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt},
+		Account{ID: r.AccountID, Email: email, Name: name, Status: Status(status), CreatedAt: created}, nil
 }
 
 // SignOut ends the session for token.

@@ -119,6 +119,7 @@ func (s *Service) SetStatus(ctx context.Context, slug string, st tenants.Status)
 	if err != nil {
 		return tenants.Tenant{}, err
 	}
+	s.store.Forget(t.Slug)
 	t.Status = st
 	return t, nil
 }
