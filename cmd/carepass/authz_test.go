@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -273,7 +272,7 @@ func csrfToken(t *testing.T, srv *web.Server, jar map[string]string) string {
 	b, _ := io.ReadAll(resp.Body)
 	m := csrfField.FindSubmatch(b)
 	if m == nil {
-		t.Fatal(fmt.Sprintf("no CSRF token on /signin (status %d)", resp.StatusCode))
+		t.Fatalf("no CSRF token on /signin (status %d)", resp.StatusCode)
 	}
 	return string(m[1])
 }
