@@ -2,13 +2,16 @@ package web
 
 import (
 	"embed"
-	"io/fs"
 )
 
+// templateFS holds the layout and shared partials.
+//
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed pages/*.html
+// pageFS holds the platform's own pages, under templates/ like a module's.
+//
+//go:embed pages/templates/*.html
 var pageFS embed.FS
 
 // static holds the app's own assets and, once the build has copied them, the
@@ -16,8 +19,3 @@ var pageFS embed.FS
 //
 //go:embed all:static
 var staticFS embed.FS
-
-func pagesFS() fs.FS {
-	sub, _ := fs.Sub(pageFS, "pages")
-	return sub
-}

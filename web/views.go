@@ -26,7 +26,7 @@ type Views struct {
 	pages  map[string]*template.Template
 }
 
-// TemplateSet is one module's templates: files named *.html at the root of FS.
+// TemplateSet is one module's templates: files named templates/*.html in FS.
 type TemplateSet struct {
 	Namespace string
 	FS        fs.FS
@@ -78,9 +78,13 @@ func NewViews(sets ...TemplateSet) (*Views, error) {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
 	v := &Views{layout: layout, pages: map[string]*template.Template{}}
-	sets = append([]TemplateSet{{Namespace: "web", FS: pagesFS()}}, sets...)
+	pages, err := fs.Sub(pageFS, "pages")
+	if err != nil {
+		return nil, fmt.Errorf("web: pages: %w", err)
+	}
+	sets = append([]TemplateSet{{Namespace: "web", FS: pages}}, sets...)
 	for _, set := range sets {
-		names, err := fs.Glob(set.FS, "*.html")
+		names, err := fs.Glob(set.FS, "templates/*.html")
 		if err != nil {
 			return nil, fmt.Errorf("web: templates %s: %w", set.Namespace, err)
 		}

@@ -71,12 +71,12 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 // server builds the web application and mounts every module's routes.
 func (a *app) server() (*web.Server, error) {
 	views, err := web.NewViews(
-		web.TemplateSet{Namespace: "account", FS: account.Templates()},
-		web.TemplateSet{Namespace: "access", FS: access.Templates()},
-		web.TemplateSet{Namespace: "operator", FS: operator.Templates()},
-		web.TemplateSet{Namespace: "dashboard", FS: dashboard.Templates()},
-		web.TemplateSet{Namespace: "holder", FS: holder.Templates()},
-		web.TemplateSet{Namespace: "audit", FS: audit.Templates()},
+		web.TemplateSet{Namespace: "account", FS: account.Templates},
+		web.TemplateSet{Namespace: "access", FS: access.Templates},
+		web.TemplateSet{Namespace: "operator", FS: operator.Templates},
+		web.TemplateSet{Namespace: "dashboard", FS: dashboard.Templates},
+		web.TemplateSet{Namespace: "holder", FS: holder.Templates},
+		web.TemplateSet{Namespace: "audit", FS: audit.Templates},
 	)
 	if err != nil {
 		return nil, err

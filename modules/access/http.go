@@ -2,7 +2,6 @@ package access
 
 import (
 	"embed"
-	"io/fs"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,15 +17,10 @@ import (
 	"github.com/carepass/carepass/tenants"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates, to be registered under
-// the namespace "access".
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // Routes mounts the members and roles pages on the tenant router (/t/:slug),
 // their JSON on the tenant API router (/api/v1/t/:slug) and the invitation

@@ -33,7 +33,7 @@ func newServer(t *testing.T, f *fixture) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	views, err := web.NewViews(web.TemplateSet{Namespace: "access", FS: access.Templates()})
+	views, err := web.NewViews(web.TemplateSet{Namespace: "access", FS: access.Templates})
 	if err != nil {
 		t.Fatal(err)
 	}

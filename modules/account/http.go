@@ -2,7 +2,6 @@ package account
 
 import (
 	"embed"
-	"io/fs"
 	"net/url"
 	"strings"
 
@@ -13,14 +12,10 @@ import (
 	"github.com/carepass/carepass/tenants"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates.
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // SessionCookie is the name of the session cookie.
 const SessionCookie = "carepass_session"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
@@ -13,14 +12,10 @@ import (
 	"github.com/carepass/carepass/tenants"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates.
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // Recent returns the newest events of the tenant in ctx, newest first.
 func (l *Log) Recent(ctx context.Context, db *tenants.DB, limit int) ([]Stored, error) {

@@ -5,7 +5,6 @@ package dashboard
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,14 +13,10 @@ import (
 	"github.com/carepass/carepass/tenants"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates.
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // HolderCounter counts the tenant's holders.
 type HolderCounter interface {

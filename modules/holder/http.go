@@ -2,7 +2,6 @@ package holder
 
 import (
 	"embed"
-	"io/fs"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -12,14 +11,10 @@ import (
 	"github.com/carepass/carepass/policy"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates.
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // Routes mounts the holder pages and API.
 func Routes(tenant, api fiber.Router, svc *Service, enf *policy.Enforcers) {

@@ -2,7 +2,6 @@ package operator
 
 import (
 	"embed"
-	"io/fs"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,14 +11,10 @@ import (
 	"github.com/carepass/carepass/tenants"
 )
 
+// Templates holds this module's page templates, under templates/.
+//
 //go:embed templates/*.html
-var templates embed.FS
-
-// Templates returns this module's page templates.
-func Templates() fs.FS {
-	sub, _ := fs.Sub(templates, "templates")
-	return sub
-}
+var Templates embed.FS
 
 // Routes mounts the operator area on r (the /operator group).
 func Routes(r fiber.Router, svc *Service, enf *policy.Enforcers) {
