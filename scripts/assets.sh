@@ -46,13 +46,17 @@ trap 'rm -rf "$tmp"' EXIT
 
 # The stylesheet points at /assets/images/...; make those URLs relative to the
 # stylesheet so the folder works wherever the server mounts it. Source maps are
-# not shipped, so drop the comments that point at them.
+# not shipped, so drop the comments that point at them. The Frutiger web
+# fonts are fetched from a third-party host and licensed for NHS services:
+# drop their @font-face rules, so pages fall back to Arial and every
+# request stays on this site.
 sed -e 's#url(/assets/#url(assets/#g' -e 's#/\*\# sourceMappingURL=[^*]*\*/##' \
+	-e 's#@font-face{[^}]*}##g' \
 	"$SRC/nhsuk-frontend.min.css" >"$tmp/nhsuk-frontend.min.css"
 sed -e 's#//\# sourceMappingURL=.*$##' "$SRC/nhsuk-frontend.min.js" >"$tmp/nhsuk-frontend.min.js"
 cp -R "$SRC/assets" "$tmp/assets"
-if grep -q 'url(/' "$tmp/nhsuk-frontend.min.css"; then
-	die "nhsuk-frontend.min.css still has root-relative url()s after rewriting"
+if grep -q 'url(/\|url(https\?:' "$tmp/nhsuk-frontend.min.css"; then
+	die "nhsuk-frontend.min.css still has root-relative or external url()s after rewriting"
 fi
 chmod -R u=rwX,go=rX "$tmp"
 

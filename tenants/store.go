@@ -170,15 +170,15 @@ var (
 
 // Validate checks a new tenant's fields and returns every problem at once.
 func (t Tenant) Validate() error {
-	var fe []errs.FieldError
+	var fe []errs.FieldError // in the order the provisioning form asks
+	if !t.Kind.Valid() {
+		fe = append(fe, errs.FieldError{Field: "kind", Message: "Select the kind of organisation"})
+	}
 	if l := len(strings.TrimSpace(t.Name)); l < 2 || l > 120 {
 		fe = append(fe, errs.FieldError{Field: "name", Message: "Enter the organisation's name (2 to 120 characters)"})
 	}
 	if !slugRe.MatchString(t.Slug) {
 		fe = append(fe, errs.FieldError{Field: "slug", Message: "Enter a web address of 3 to 48 lower-case letters, digits or hyphens, not starting or ending with a hyphen"})
-	}
-	if !t.Kind.Valid() {
-		fe = append(fe, errs.FieldError{Field: "kind", Message: "Select the kind of organisation"})
 	}
 	if t.ODSCode != "" && !odsRe.MatchString(t.ODSCode) {
 		fe = append(fe, errs.FieldError{Field: "ods_code", Message: "Enter an ODS code of 3 to 10 capital letters and digits, or leave it blank"})

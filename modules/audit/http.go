@@ -22,8 +22,11 @@ func (l *Log) Recent(ctx context.Context, db *tenants.DB, limit int) ([]Stored, 
 	t, _ := tenants.FromContext(ctx)
 	var out []Stored
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		rows, err := tx.Table("audit_events").Where("tenant_id = ?", t.ID).Order("seq DESC").Limit(limit).
-			Select("seq, occurred_at, actor_id, actor_label, action, object_type, object_id, client_ip, outcome").Rows()
+		// Show who acted by email; the stored label covers actors without an account.
+		rows, err := tx.Raw(`SELECT e.seq, e.occurred_at, e.actor_id,
+				coalesce(nullif(e.actor_label, ''), a.email, ''), e.action, e.object_type, e.object_id, e.client_ip, e.outcome
+			FROM audit_events e LEFT JOIN accounts a ON a.id = e.actor_id
+			WHERE e.tenant_id = ? ORDER BY e.seq DESC LIMIT ?`, t.ID, limit).Rows()
 		if err != nil {
 			return fmt.Errorf("audit: recent: %w", err)
 		}

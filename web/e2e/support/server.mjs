@@ -71,6 +71,12 @@ function databaseURLs() {
     throw new Error(`browser tests need ${missing.join(', ')}: run them with \`make test-e2e\`, ` +
       'or start the local cluster with `make db-start` (its URLs are in .data/pg.env)');
   }
+  // The superuser URL must reach the same server as the app's.
+  const server = (url) => { const u = new URL(url); return `${u.hostname}:${u.port || '5432'}`; };
+  if (server(urls.admin) !== server(urls.app) || server(urls.owner) !== server(urls.app)) {
+    throw new Error('DATABASE_URL, MIGRATION_DATABASE_URL and ADMIN_DATABASE_URL must name the same PostgreSQL server ' +
+      '(set ADMIN_DATABASE_URL, a superuser that may create databases, alongside the other two)');
+  }
   return urls;
 }
 
@@ -170,10 +176,12 @@ export async function startServer() {
   const stop = async () => {
     if (child && exited === null) {
       child.kill('SIGTERM');
+      let timer;
       const done = await Promise.race([
         new Promise((r) => child.once('exit', () => r(true))),
-        sleep(STOP_TIMEOUT_MS).then(() => false),
+        new Promise((r) => { timer = setTimeout(() => r(false), STOP_TIMEOUT_MS); }),
       ]);
+      clearTimeout(timer);
       if (!done && exited === null) child.kill('SIGKILL');
     }
     if (dbCreated) {
@@ -199,7 +207,6 @@ export async function startServer() {
       ADDR: '127.0.0.1',
       PORT: String(port),
       CAREPASS_ENV: 'development',
-      LOG_LEVEL: 'warn',
     });
     const log = createWriteStream(logPath);
     child = spawn(bin, ['dev'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
