@@ -12,7 +12,7 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed *.sql
+//go:embed *.sql library/*.json
 var files embed.FS
 
 // FS returns the embedded migration files.
@@ -27,7 +27,8 @@ func Provider(db *sql.DB) (*goose.Provider, error) {
 	return p, nil
 }
 
-// Up applies every pending migration.
+// Up applies every pending migration, then loads any standard library
+// catalogue version not yet in the database.
 func Up(ctx context.Context, db *sql.DB) error {
 	p, err := Provider(db)
 	if err != nil {
@@ -36,5 +37,5 @@ func Up(ctx context.Context, db *sql.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrations: up: %w", err)
 	}
-	return nil
+	return LoadLibrary(ctx, db)
 }

@@ -104,7 +104,9 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	var results []*goose.MigrationResult
 	switch fs.Arg(0) {
 	case "up":
-		results, err = p.Up(ctx)
+		if results, err = p.Up(ctx); err == nil {
+			err = migrations.LoadLibrary(ctx, db)
+		}
 	case "down":
 		var r *goose.MigrationResult
 		if r, err = p.Down(ctx); r != nil {

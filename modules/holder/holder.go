@@ -11,6 +11,8 @@ import (
 // Holder is a person with a passport, as one tenant knows them.
 type Holder struct {
 	ID          uuid.UUID  `json:"id"`
+	PersonID    uuid.UUID  `json:"-"` // the platform-wide person; never shown to a tenant
+	Status      string     `json:"status"`
 	GivenName   string     `json:"given_name"`
 	FamilyName  string     `json:"family_name"`
 	DateOfBirth *time.Time `json:"date_of_birth,omitempty"`
@@ -43,6 +45,8 @@ func (h Holder) RoleLabel() string {
 type row struct {
 	TenantID    uuid.UUID
 	ID          uuid.UUID
+	PersonID    uuid.UUID
+	Status      string
 	GivenName   string
 	FamilyName  string
 	DateOfBirth *time.Time
@@ -56,6 +60,6 @@ type row struct {
 func (row) TableName() string { return "holders" }
 
 func (r row) holder() Holder {
-	return Holder{ID: r.ID, GivenName: r.GivenName, FamilyName: r.FamilyName, DateOfBirth: r.DateOfBirth,
+	return Holder{ID: r.ID, PersonID: r.PersonID, Status: r.Status, GivenName: r.GivenName, FamilyName: r.FamilyName, DateOfBirth: r.DateOfBirth,
 		Email: r.Email, Phone: r.Phone, RoleInCare: r.RoleInCare, CreatedAt: r.CreatedAt}
 }

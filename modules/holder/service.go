@@ -101,7 +101,13 @@ func (s *Service) Create(ctx context.Context, tx *gorm.DB, in NewHolder) (Holder
 		return Holder{}, errs.E(errs.Internal, "holder without a tenant")
 	}
 	now := s.now().UTC()
-	r := row{TenantID: t.ID, ID: uuid.Must(uuid.NewV7()), GivenName: in.GivenName, FamilyName: in.FamilyName,
+	// Every enrolment starts as a new person; claiming an account (or a
+	// share) is what joins enrolments in different tenants to one person.
+	personID := uuid.Must(uuid.NewV7())
+	if err := tx.Exec(`INSERT INTO persons (id, created_at) VALUES (?, ?)`, personID, now).Error; err != nil {
+		return Holder{}, fmt.Errorf("holder: person: %w", err)
+	}
+	r := row{TenantID: t.ID, ID: uuid.Must(uuid.NewV7()), PersonID: personID, Status: "active", GivenName: in.GivenName, FamilyName: in.FamilyName,
 		DateOfBirth: in.DateOfBirth, Email: in.Email, Phone: in.Phone, RoleInCare: in.RoleInCare, CreatedAt: now, UpdatedAt: now}
 	if err := tx.Create(&r).Error; err != nil {
 		return Holder{}, fmt.Errorf("holder: create: %w", err)
