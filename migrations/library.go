@@ -123,11 +123,23 @@ func (c StdCatalogue) validate() error {
 			return fmt.Errorf("%s: review date: %v", k.Code, err)
 		}
 	}
+	assessed, trained := map[string]bool{}, map[string]bool{}
 	for _, k := range c.Competencies {
 		for _, code := range k.Covers {
 			if !seen[code] {
 				return fmt.Errorf("%s covers unknown competency %s", k.Code, code)
 			}
+			if k.Kind == "assessor" {
+				assessed[code] = true
+			} else {
+				trained[code] = true
+			}
+		}
+	}
+	// Someone must be able to assess and to train every skill.
+	for _, k := range c.Competencies {
+		if k.Kind == "skill" && (!assessed[k.Code] || !trained[k.Code]) {
+			return fmt.Errorf("%s is not covered by both an assessor and a trainer competency", k.Code)
 		}
 	}
 	return nil
