@@ -103,7 +103,9 @@ BEGIN
     END IF;
     SELECT status INTO st FROM catalogues
         WHERE tenant_id = COALESCE(NEW.tenant_id, OLD.tenant_id) AND id = COALESCE(NEW.catalogue_id, OLD.catalogue_id);
-    IF st IS DISTINCT FROM 'draft' THEN
+    -- A catalogue this transaction cannot see is left to row-level security
+    -- and the foreign key to refuse.
+    IF st IS NOT NULL AND st <> 'draft' THEN
         RAISE EXCEPTION 'competencies of a % catalogue version cannot be changed', st
             USING ERRCODE = 'P0001', HINT = 'catalogue_immutable';
     END IF;

@@ -13,6 +13,7 @@ import (
 	"github.com/carepass/carepass/modules/access"
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
+	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/dashboard"
 	"github.com/carepass/carepass/modules/holder"
 	"github.com/carepass/carepass/modules/operator"
@@ -24,18 +25,19 @@ import (
 
 // app holds every long-lived component, built once here and nowhere else.
 type app struct {
-	cfg      config
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	gdb      *gorm.DB
-	db       *tenants.DB
-	tenants  *tenants.Store
-	audit    *audit.Log
-	accounts *account.Service
-	policy   *policy.Enforcers
-	access   *access.Service
-	operator *operator.Service
-	holders  *holder.Service
+	cfg        config
+	log        *slog.Logger
+	pool       *pgxpool.Pool
+	gdb        *gorm.DB
+	db         *tenants.DB
+	tenants    *tenants.Store
+	audit      *audit.Log
+	accounts   *account.Service
+	policy     *policy.Enforcers
+	access     *access.Service
+	operator   *operator.Service
+	holders    *holder.Service
+	catalogues *catalogue.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -65,6 +67,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.access = access.NewService(a.db, a.tenants, a.accounts, a.audit, enf, now)
 	a.operator = operator.NewService(a.db, a.tenants, a.access, a.audit, enf, now)
 	a.holders = holder.NewService(a.db, a.audit, now)
+	a.catalogues = catalogue.NewService(a.db, a.audit, now)
 	return a, nil
 }
 

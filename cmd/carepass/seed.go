@@ -131,6 +131,9 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 				return nil, fmt.Errorf("seed %s holders: %w", d.slug, err)
 			}
 		}
+		if _, _, err := seedCatalogues(opCtx, a, t); err != nil {
+			return nil, err
+		}
 		a.policy.Invalidate(t.ID.String())
 	}
 	// One person in two organisations, to show the tenant switcher.
