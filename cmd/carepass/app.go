@@ -80,6 +80,7 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "dashboard", FS: dashboard.Templates},
 		web.TemplateSet{Namespace: "holder", FS: holder.Templates},
 		web.TemplateSet{Namespace: "audit", FS: audit.Templates},
+		web.TemplateSet{Namespace: "catalogue", FS: catalogue.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -92,6 +93,7 @@ func (a *app) server() (*web.Server, error) {
 	access.Routes(srv.Tenant, srv.TenantAPI, srv.Public, a.access, a.policy, srv)
 	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
 	holder.Routes(srv.Tenant, srv.TenantAPI, a.holders, a.policy)
+	catalogue.Routes(srv.Tenant, srv.TenantAPI, a.catalogues, a.policy)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	srv.Docs()
