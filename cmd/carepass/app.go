@@ -18,6 +18,7 @@ import (
 	"github.com/carepass/carepass/modules/holder"
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/modules/pg"
+	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
@@ -38,6 +39,7 @@ type app struct {
 	operator   *operator.Service
 	holders    *holder.Service
 	catalogues *catalogue.Service
+	records    *record.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -68,6 +70,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.operator = operator.NewService(a.db, a.tenants, a.access, a.audit, enf, now)
 	a.holders = holder.NewService(a.db, a.audit, now)
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
+	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
+		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now})
 	return a, nil
 }
 
@@ -81,6 +85,7 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "holder", FS: holder.Templates},
 		web.TemplateSet{Namespace: "audit", FS: audit.Templates},
 		web.TemplateSet{Namespace: "catalogue", FS: catalogue.Templates},
+		web.TemplateSet{Namespace: "record", FS: record.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -94,6 +99,7 @@ func (a *app) server() (*web.Server, error) {
 	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
 	holder.Routes(srv.Tenant, srv.TenantAPI, a.holders, a.policy)
 	catalogue.Routes(srv.Tenant, srv.TenantAPI, a.catalogues, a.policy)
+	record.Routes(srv.Tenant, srv.TenantAPI, a.records, a.policy)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	srv.Docs()

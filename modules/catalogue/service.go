@@ -134,6 +134,40 @@ func (s *Service) Competency(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Co
 	return competencyOf(c, r), nil
 }
 
+// Competencies returns the tenant's competencies with the given ids, inside
+// the caller's transaction, in two queries whatever their number (a
+// passport read uses it).
+func (s *Service) Competencies(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]Competency, error) {
+	t, ok := tenants.FromContext(ctx)
+	if !ok {
+		return nil, errs.E(errs.Internal, "catalogue work without a tenant")
+	}
+	out := make(map[uuid.UUID]Competency, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []competencyRow
+	if err := tx.Where("tenant_id = ? AND id IN ?", t.ID, ids).Find(&rows).Error; err != nil {
+		return nil, storeErr("read competencies", err)
+	}
+	catIDs := make([]uuid.UUID, 0, len(rows))
+	for _, r := range rows {
+		catIDs = append(catIDs, r.CatalogueID)
+	}
+	var cats []Catalogue
+	if err := tx.Raw(catalogueSelect+` AND c.id IN ?`, t.ID, catIDs).Scan(&cats).Error; err != nil {
+		return nil, storeErr("read catalogues", err)
+	}
+	byID := make(map[uuid.UUID]Catalogue, len(cats))
+	for _, c := range cats {
+		byID[c.ID] = c
+	}
+	for _, r := range rows {
+		out[r.ID] = competencyOf(byID[r.CatalogueID], r)
+	}
+	return out, nil
+}
+
 // CompetencyByCode returns the competency with code in catalogue version id.
 func (s *Service) CompetencyByCode(ctx context.Context, id uuid.UUID, code string) (Competency, error) {
 	var out Competency
