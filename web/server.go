@@ -248,6 +248,7 @@ type navEntry struct {
 var tenantNav = []navEntry{
 	{"Dashboard", "", policy.Permission{Object: "dashboard", Action: "read"}},
 	{"Holders", "/holders", policy.Permission{Object: "holder", Action: "read"}},
+	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}},
 	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}},
 	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}},
 	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}},

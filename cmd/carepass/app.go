@@ -19,6 +19,7 @@ import (
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/modules/record"
+	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
@@ -38,6 +39,8 @@ type app struct {
 	access     *access.Service
 	operator   *operator.Service
 	holders    *holder.Service
+	claims     *holder.Claims
+	shares     *share.Service
 	catalogues *catalogue.Service
 	records    *record.Service
 }
@@ -68,7 +71,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, Now: now})
 	a.access = access.NewService(a.db, a.tenants, a.accounts, a.audit, enf, now)
 	a.operator = operator.NewService(a.db, a.tenants, a.access, a.audit, enf, now)
-	a.holders = holder.NewService(a.db, a.audit, now)
+	a.holders = holder.NewService(a.db, a.audit, now, holder.WithShares(share.OwnShareIDs))
+	a.claims = holder.NewClaims(a.db, a.tenants, a.accounts, a.audit, now)
+	a.shares = share.NewService(a.db, a.tenants, a.holders, a.audit, now)
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
 	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
 		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now})
@@ -83,6 +88,7 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "operator", FS: operator.Templates},
 		web.TemplateSet{Namespace: "dashboard", FS: dashboard.Templates},
 		web.TemplateSet{Namespace: "holder", FS: holder.Templates},
+		web.TemplateSet{Namespace: "share", FS: share.Templates},
 		web.TemplateSet{Namespace: "audit", FS: audit.Templates},
 		web.TemplateSet{Namespace: "catalogue", FS: catalogue.Templates},
 		web.TemplateSet{Namespace: "record", FS: record.Templates},
@@ -97,7 +103,11 @@ func (a *app) server() (*web.Server, error) {
 	account.Routes(srv.Public, a.accounts, srv)
 	access.Routes(srv.Tenant, srv.TenantAPI, srv.Public, a.access, a.policy, srv)
 	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
+	portal := srv.App.Group("/me")
 	holder.Routes(srv.Tenant, srv.TenantAPI, a.holders, a.policy)
+	holder.ClaimRoutes(srv.Tenant, srv.TenantAPI, srv.Public, a.holders, a.claims, a.policy, srv)
+	holder.PortalRoutes(portal, a.holders)
+	share.Routes(srv.Tenant, srv.TenantAPI, portal, a.shares, a.policy)
 	catalogue.Routes(srv.Tenant, srv.TenantAPI, a.catalogues, a.policy)
 	record.Routes(srv.Tenant, srv.TenantAPI, a.records, a.policy)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)

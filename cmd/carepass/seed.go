@@ -96,6 +96,7 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 	for _, d := range demoTenants {
 		t, err := a.tenants.BySlug(ctx, d.slug)
 		fresh := errs.Is(err, errs.NotFound)
+		var enrolled []holder.Holder
 		if fresh {
 			p, err := a.operator.Provision(opCtx, operator.NewTenant{Kind: d.kind, Name: d.name, Slug: d.slug,
 				ODSCode: d.ods, Region: d.region, AdminEmail: demoEmail(policy.AdminRole(d.kind), d.short)})
@@ -121,18 +122,43 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 			tctx := tenants.WithTenant(opCtx, t)
 			err := a.db.Tx(tctx, func(tx *gorm.DB) error {
 				for _, h := range d.holders {
-					if _, err := a.holders.Create(tctx, tx, h); err != nil {
+					created, err := a.holders.Create(tctx, tx, h)
+					if err != nil {
 						return err
 					}
+					enrolled = append(enrolled, created)
 				}
 				return nil
 			})
 			if err != nil {
 				return nil, fmt.Errorf("seed %s holders: %w", d.slug, err)
 			}
+			list, err := a.holders.List(tctx, "", 1)
+			if err != nil {
+				return nil, err
+			}
+			if len(list) > 0 {
+				if _, err := a.claims.Invite(tctx, list[0].ID); err != nil {
+					return nil, fmt.Errorf("seed %s claim link: %w", d.slug, err)
+				}
+			}
 		}
-		if _, _, err := seedCatalogues(opCtx, a, t); err != nil {
+		cat, ok, err := seedCatalogues(opCtx, a, t)
+		if err != nil {
 			return nil, err
+		}
+		if fresh && ok {
+			if err := seedRecords(ctx, a, t, d, cat, enrolled); err != nil {
+				return nil, fmt.Errorf("seed %s records: %w", d.slug, err)
+			}
+		}
+		if d.slug == demoTenants[0].slug {
+			if fresh && len(enrolled) > 0 {
+				if err := seedHolderAccount(ctx, a, t, enrolled[0]); err != nil {
+					return nil, fmt.Errorf("seed holder account: %w", err)
+				}
+			}
+			out = append(out, signin{holderEmail, "holder", "Passport holder: Your passport at /me/passport"})
 		}
 		a.policy.Invalidate(t.ID.String())
 	}
