@@ -9,6 +9,9 @@
 #      raw pgx floor (req/s of the endpoint / req/s of /_bench/pgx).
 #   2. Authorization: the policy package's Go benchmark of one decision with
 #      10 and 10,000 tenants loaded, and the ratio between the two.
+#   3. Passport: the record package's Go benchmark of one holder's passport
+#      read (60 competency records, 300 history entries) against a raw
+#      single-row pgx query on the same pool, and their ratio.
 #
 # The targets printed at the end are informational: a MISS does not fail the
 # run. The exit status is non-zero only when something failed to run, or when
@@ -24,7 +27,7 @@
 #   BENCH_THREADS       wrk threads, at most the connections       (2)
 #   BENCH_WARMUP        unmeasured load before each endpoint; 0 = none (2s)
 #   BENCH_PORT          the server's port on 127.0.0.1     (a free one)
-#   BENCH_GO_BENCHTIME  go test -benchtime for the policy benchmark (1s)
+#   BENCH_GO_BENCHTIME  go test -benchtime for the Go benchmarks  (1s)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -379,6 +382,22 @@ if [[ $go_ok == yes && (-z $ns10 || -z $ns10k) ]]; then
 	FAILURES+=("the policy benchmark printed no ns/op for tenants=10 and tenants=10000")
 fi
 
+# --- passport read -------------------------------------------------------------
+
+echo "go test -bench of a passport read (./modules/record/)..." >&2
+PASSPORT_OUT="$WORK/passport.out"
+passport_bench() {
+	cd "$REPO/modules/record"
+	exec "$WORK/record.test" -test.run '^$' -test.bench 'PassportRead|PgxFloor' -test.benchmem \
+		-test.benchtime "$GO_BENCHTIME" -test.count 1
+}
+if ! go test -c -o "$WORK/record.test" ./modules/record/ >"$PASSPORT_OUT" 2>&1 || ! run_child passport_bench >"$PASSPORT_OUT" 2>&1; then
+	cat "$PASSPORT_OUT" >&2
+	FAILURES+=("the passport benchmark (go test -bench ./modules/record/) failed (output above)")
+fi
+nspassport="$(GO_OUT="$PASSPORT_OUT" ns_op BenchmarkPassportRead)"
+nsfloor="$(GO_OUT="$PASSPORT_OUT" ns_op BenchmarkPgxFloor)"
+
 # --- report -------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -402,6 +421,13 @@ printf '  %-22s %12s ns/op\n' "tenants=10" "${ns10:--}" "tenants=10000" "${ns10k
 dratio="-"
 [[ -n $ns10 && -n $ns10k ]] && dratio="$(ratio "$ns10k" "$ns10")"
 printf '  %-22s %12s\n' "10000 / 10" "$dratio"
+
+echo
+echo "Passport read, 60 competency records and 300 history entries (record.Service.Passport, audited):"
+printf '  %-22s %12s ns/op\n' "passport read" "${nspassport:--}" "pgx floor (SELECT 1)" "${nsfloor:--}"
+pratio="-"
+[[ -n $nspassport && -n $nsfloor ]] && pratio="$(awk -v a="$nsfloor" -v b="$nspassport" 'BEGIN { printf "%.4f", a / b }')"
+printf '  %-22s %12s  (floor time / read time, as a throughput ratio)\n' "x pgx" "$pratio"
 
 # verdict VALUE OP LIMIT: PASS or MISS (or n/a without a value).
 verdict() {

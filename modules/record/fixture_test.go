@@ -42,7 +42,7 @@ func (c *clock) set(t time.Time) {
 }
 
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	db       *testdb.DB
 	scoped   *tenants.DB
 	store    *tenants.Store
@@ -54,7 +54,7 @@ type fixture struct {
 	svc      *record.Service
 }
 
-func newFixture(t *testing.T, cfg record.Config) *fixture {
+func newFixture(t testing.TB, cfg record.Config) *fixture {
 	t.Helper()
 	db := testdb.New(t)
 	f := &fixture{t: t, db: db, scoped: tenants.NewDB(db.Gorm), store: tenants.NewStore(db.Gorm), clock: &clock{now: start}}
