@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -1225,6 +1226,8 @@ type createRequest struct {
 	Key         string `json:"key"`
 	Title       string `json:"title"`
 	Description string `json:"description"`
+	// Competencies imports a whole catalogue as a draft, all or nothing.
+	Competencies []specRequest `json:"competencies"`
 }
 
 // nonNil returns list, never nil, so that it encodes as [].
@@ -1300,6 +1303,20 @@ func (h handler) apiCreate(c *fiber.Ctx) error {
 			return errs.E(errs.NotFound, msgNoStandard)
 		}
 		cat, err = h.svc.Adopt(c.UserContext(), std, in)
+	} else if len(req.Competencies) > 0 {
+		specs := make([]Spec, len(req.Competencies))
+		var fe []errs.FieldError
+		for i, r := range req.Competencies {
+			sp, bad := r.toSpec()
+			for _, f := range bad {
+				fe = append(fe, errs.FieldError{Field: fmt.Sprintf("competencies[%d].%s", i, f.Field), Message: f.Message})
+			}
+			specs[i] = sp
+		}
+		if len(fe) > 0 {
+			return errs.Validation(fe...)
+		}
+		cat, err = h.svc.Import(c.UserContext(), in, specs)
 	} else {
 		cat, err = h.svc.Create(c.UserContext(), in)
 	}

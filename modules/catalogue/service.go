@@ -266,6 +266,73 @@ func (s *Service) Create(ctx context.Context, in NewCatalogue) (Catalogue, error
 	return out, err
 }
 
+// Import starts a catalogue of the tenant's own as draft version 1 with all
+// the given competencies, or stores nothing: every problem in every
+// specification is reported, named "competencies[i].field". Nothing is
+// published; the draft is reviewed and published like any other.
+func (s *Service) Import(ctx context.Context, in NewCatalogue, specs []Spec) (Catalogue, error) {
+	in, err := in.validate()
+	var fe []errs.FieldError
+	if err != nil {
+		fe = errs.FieldsOf(err)
+	}
+	if len(specs) == 0 {
+		fe = append(fe, errs.FieldError{Field: "competencies", Message: "Give at least one competency to import"})
+	}
+	codes := map[string]bool{}
+	rows := make([]competencyRow, 0, len(specs))
+	for i, sp := range specs {
+		sp = sp.normalise()
+		if err := sp.Validate(); err != nil {
+			for _, f := range errs.FieldsOf(err) {
+				fe = append(fe, errs.FieldError{Field: fmt.Sprintf("competencies[%d].%s", i, f.Field), Message: f.Message})
+			}
+		}
+		if codes[sp.Code] {
+			fe = append(fe, errs.FieldError{Field: fmt.Sprintf("competencies[%d].code", i), Message: "The code " + sp.Code + " appears more than once"})
+		}
+		codes[sp.Code] = true
+		rows = append(rows, rowFromSpec(uuid.Nil, uuid.Nil, uuid.Nil, sp, nil))
+	}
+	for i, r := range rows {
+		for _, c := range r.Covers {
+			if !codes[c] {
+				fe = append(fe, errs.FieldError{Field: fmt.Sprintf("competencies[%d].covers", i), Message: r.Code + " covers " + c + ", which is not in the import"})
+			}
+		}
+	}
+	if len(fe) > 0 {
+		return Catalogue{}, errs.Validation(fe...)
+	}
+	var out Catalogue
+	err = s.tx(ctx, func(tx *gorm.DB, st store) error {
+		if err := st.lockKey(in.Key); err != nil {
+			return err
+		}
+		if v, err := st.latestVersion(in.Key); err != nil || v > 0 {
+			if err == nil {
+				err = errs.Validation(errs.FieldError{Field: "key", Message: "A catalogue with this short name already exists"})
+			}
+			return err
+		}
+		id, err := s.insert(ctx, st, in, 1, nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			r.TenantID, r.ID, r.CatalogueID = st.tenant, uuid.Must(uuid.NewV7()), id
+			if err := tx.Create(&r).Error; err != nil {
+				return storeErr("import competency", err)
+			}
+		}
+		if out, err = st.catalogue(id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "catalogue.import", out, map[string]string{"competencies": fmt.Sprint(len(rows))})
+	})
+	return out, err
+}
+
 func (s *Service) insert(ctx context.Context, st store, in NewCatalogue, version int, std *uuid.UUID) (uuid.UUID, error) {
 	id := uuid.Must(uuid.NewV7())
 	r := catalogueRow{TenantID: st.tenant, ID: id, Key: in.Key, Version: version, Title: in.Title, Description: in.Description,

@@ -190,3 +190,32 @@ func TestOwnCatalogueNeedsCompleteSpecsToPublish(t *testing.T) {
 		t.Fatalf("duplicate short name: %v", err)
 	}
 }
+
+// TestImportIsAllOrNothing: an import with a missing specification field
+// stores nothing and names the competency and field; a complete one becomes
+// a draft, never published by the import itself.
+func TestImportIsAllOrNothing(t *testing.T) {
+	f := newFixture(t)
+	good := catalogue.Spec{Code: "SCH-01", Title: "Gastrostomy feeding at school", Kind: catalogue.KindSkill, Description: "d", Tier: "core",
+		KeyElements: catalogue.List{"Checks the stoma site"}, Specificity: catalogue.General, TrainingFormats: catalogue.List{"classroom"},
+		AssessmentMethod: "observed", SignoffBy: catalogue.List{"School nurse"}, SupervisedPractices: 1, ReassessMonths: 12,
+		ReviewDate: time.Date(2027, 9, 1, 0, 0, 0, 0, time.UTC)}
+	bad := good
+	bad.Code, bad.AssessmentMethod, bad.SignoffBy = "SCH-02", "", nil
+	in := catalogue.NewCatalogue{Key: "school", Title: "School skills"}
+	_, err := f.svc.Import(f.ctx, in, []catalogue.Spec{good, bad})
+	fields := map[string]bool{}
+	for _, fe := range errs.FieldsOf(err) {
+		fields[fe.Field] = true
+	}
+	if !fields["competencies[1].assessment_method"] || !fields["competencies[1].signoff_by"] || fields["competencies[0].code"] {
+		t.Fatalf("want field errors on the second competency only, got %v", errs.FieldsOf(err))
+	}
+	if list, _ := f.svc.List(f.ctx); len(list) != 0 {
+		t.Fatalf("a refused import stored %d catalogues", len(list))
+	}
+	c, err := f.svc.Import(f.ctx, in, []catalogue.Spec{good})
+	if err != nil || c.Status != catalogue.Draft || c.Competencies != 1 {
+		t.Fatalf("import: %+v %v", c, err)
+	}
+}
