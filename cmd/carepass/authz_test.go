@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
+	"github.com/carepass/carepass/web/webtest"
 )
 
 // matrixRow is one route of policy/authz_matrix.txt.
@@ -210,69 +210,29 @@ func do(t *testing.T, a *app, srv *web.Server, r matrixRow, p *persona, tn *tena
 		}
 		return uuid.Must(uuid.NewV7()).String()
 	})
-	jar := map[string]string{}
+	c := webtest.NewClient(t, srv)
 	if p != nil {
-		var token string
+		var id uuid.UUID
 		err := a.db.Platform(ctx, func(tx *gorm.DB) error {
 			acct, err := a.accounts.ByEmail(ctx, tx, p.email)
-			if err != nil {
-				return err
-			}
-			token, err = a.accounts.StartSession(ctx, tx, acct.ID, account.Client{IP: "192.0.2.50"})
+			id = acct.ID
 			return err
 		})
 		if err != nil {
 			t.Fatalf("session for %s: %v", p.email, err)
 		}
-		jar[web.SessionCookie] = token
+		c.SignIn(a.db, a.accounts, id)
 	}
-	var body io.Reader
-	csrf := ""
+	req := httptest.NewRequest(r.method, path, nil)
 	if r.method != http.MethodGet {
-		// A valid CSRF token, so the matrix tests authorization, not CSRF.
-		csrf = csrfToken(t, srv, jar)
-		body = strings.NewReader(url.Values{"_csrf": {csrf}}.Encode())
-	}
-	req := httptest.NewRequest(r.method, path, body)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-CSRF-Token", csrf)
-	}
-	for k, v := range jar {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	resp, err := srv.App.Test(req, -1)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, path, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-
-// csrfToken fetches the sign-in page with the jar's cookies and returns the
-// CSRF token the page carries, adding any pre-session cookie to the jar.
-func csrfToken(t *testing.T, srv *web.Server, jar map[string]string) string {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/signin", nil)
-	for k, v := range jar {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	resp, err := srv.App.Test(req, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if c.Value != "" {
-			jar[c.Name] = c.Value
+		// A valid CSRF token, so the matrix tests authorization, not CSRF:
+		// the sign-in page's, which carries one whoever asks.
+		if tr := c.Get("/signin"); c.Token() == "" {
+			t.Fatalf("no CSRF token on /signin (status %d)", tr.Status)
 		}
+		req = httptest.NewRequest(r.method, path, strings.NewReader(url.Values{"_csrf": {c.Token()}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-CSRF-Token", c.Token())
 	}
-	b, _ := io.ReadAll(resp.Body)
-	m := csrfField.FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no CSRF token on /signin (status %d)", resp.StatusCode)
-	}
-	return string(m[1])
+	return c.Do(req).Status
 }

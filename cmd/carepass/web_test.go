@@ -19,56 +19,16 @@ import (
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
+	"github.com/carepass/carepass/web/webtest"
 )
 
-// client is a tiny cookie-keeping browser over app.Test.
-type client struct {
-	t   *testing.T
-	srv *web.Server
-	jar map[string]string
-}
-
-func newClient(t *testing.T, srv *web.Server) *client {
-	return &client{t: t, srv: srv, jar: map[string]string{}}
-}
-
-func (c *client) do(method, path string, form url.Values) (*http.Response, string) {
-	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		if form.Get("_csrf") == "" {
-			form.Set("_csrf", csrfToken(c.t, c.srv, c.jar))
-		}
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range c.jar {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	resp, err := c.srv.App.Test(req, -1)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	for _, ck := range resp.Cookies() {
-		if ck.MaxAge < 0 || ck.Value == "" {
-			delete(c.jar, ck.Name)
-		} else {
-			c.jar[ck.Name] = ck.Value
-		}
-	}
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-func (c *client) signIn(email string) {
-	c.t.Helper()
-	resp, body := c.do("POST", "/signin", url.Values{"email": {email}, "password": {defaultDemoPassword}, "next": {"/"}})
-	if resp.StatusCode != http.StatusSeeOther {
-		c.t.Fatalf("sign in as %s: %d %s", email, resp.StatusCode, body)
+// signIn signs c in as email through the sign-in form.
+func signIn(t *testing.T, c *webtest.Client, email string) {
+	t.Helper()
+	c.Get("/signin")
+	r := c.PostForm("/signin", url.Values{"email": {email}, "password": {defaultDemoPassword}, "next": {"/"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %d %s", email, r.Status, r.Body)
 	}
 }
 
@@ -78,42 +38,38 @@ func TestSignInPageJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t, srv)
+	c := webtest.NewClient(t, srv)
 	email := demoEmail("tenant_admin", "trust")
 
-	resp, body := c.do("POST", "/signin", url.Values{"email": {email}, "password": {"not the password"}})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Enter a correct email address and password") {
-		t.Fatalf("wrong password: %d", resp.StatusCode)
+	c.Get("/signin")
+	r := c.PostForm("/signin", url.Values{"email": {email}, "password": {"not the password"}})
+	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, "Enter a correct email address and password") {
+		t.Fatalf("wrong password: %d", r.Status)
 	}
-	if !strings.Contains(body, `value="`+email+`"`) {
+	if !strings.Contains(r.Body, `value="`+email+`"`) {
 		t.Fatal("the email typed must be kept on the redisplayed form")
 	}
-	resp, _ = c.do("POST", "/signin", url.Values{"email": {email}, "password": {defaultDemoPassword}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in: %d", resp.StatusCode)
+	r = c.PostForm("/signin", url.Values{"email": {email}, "password": {defaultDemoPassword}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", r.Status)
 	}
-	resp, body = c.do("GET", "/t/wrenford-childrens/", nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, "Wrenford Children") || !strings.Contains(body, `href="/t/wrenford-childrens/members"`) {
-		t.Fatalf("dashboard: %d", resp.StatusCode)
+	r = c.Get("/t/wrenford-childrens/")
+	if r.Status != 200 || !strings.Contains(r.Body, "Wrenford Children") || !strings.Contains(r.Body, `href="/t/wrenford-childrens/members"`) {
+		t.Fatalf("dashboard: %d", r.Status)
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Fatalf("CSP: %q", csp)
 	}
 	// A form posted without the CSRF token is refused and changes nothing.
-	req := httptest.NewRequest("POST", "/account/signout-everywhere", nil)
-	for k, v := range c.jar {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	if r := c.Do(httptest.NewRequest("POST", "/account/signout-everywhere", nil)); r.Status != http.StatusForbidden {
+		t.Fatalf("missing CSRF token: %d", r.Status)
 	}
-	r2, _ := srv.App.Test(req, -1)
-	if r2.StatusCode != http.StatusForbidden {
-		t.Fatalf("missing CSRF token: %d", r2.StatusCode)
-	}
-	if resp, _ := c.do("GET", "/account", nil); resp.StatusCode != 200 {
-		t.Fatalf("session must survive a refused forged request: %d", resp.StatusCode)
+	if r := c.Get("/account"); r.Status != 200 {
+		t.Fatalf("session must survive a refused forged request: %d", r.Status)
 	}
 	// Sign out ends the session server-side.
-	token := c.jar[web.SessionCookie]
-	c.do("POST", "/signout", url.Values{})
+	token := c.Cookie(web.SessionCookie)
+	c.PostForm("/signout", url.Values{})
 	if _, _, err := a.accounts.Authenticate(context.Background(), token); err == nil {
 		t.Fatal("session still valid after sign-out")
 	}
@@ -128,15 +84,15 @@ func TestSuspendedTenantIsReadOnly(t *testing.T) {
 	if _, err := a.operator.SetStatus(context.Background(), "wrenford-childrens", tenants.StatusSuspended); err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t, srv)
-	c.signIn(demoEmail("tenant_admin", "trust"))
-	resp, body := c.do("GET", "/t/wrenford-childrens/members", nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, "is suspended") {
-		t.Fatalf("reading a suspended tenant: %d, banner shown=%v", resp.StatusCode, strings.Contains(body, "is suspended"))
+	c := webtest.NewClient(t, srv)
+	signIn(t, c, demoEmail("tenant_admin", "trust"))
+	r := c.Get("/t/wrenford-childrens/members")
+	if r.Status != 200 || !strings.Contains(r.Body, "is suspended") {
+		t.Fatalf("reading a suspended tenant: %d, banner shown=%v", r.Status, strings.Contains(r.Body, "is suspended"))
 	}
-	resp, body = c.do("POST", "/t/wrenford-childrens/members/invitations", url.Values{"email": {"new@example.org"}, "role": {"assessor"}})
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "suspended") {
-		t.Fatalf("writing to a suspended tenant: %d", resp.StatusCode)
+	r = c.PostForm("/t/wrenford-childrens/members/invitations", url.Values{"email": {"new@example.org"}, "role": {"assessor"}})
+	if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "suspended") {
+		t.Fatalf("writing to a suspended tenant: %d", r.Status)
 	}
 	var n int64
 	tn, _ := a.tenants.BySlug(context.Background(), "wrenford-childrens")

@@ -21,9 +21,9 @@ var client = account.Client{IP: "192.0.2.10", UserAgent: "test"}
 
 func TestSetUpRolesIsIdempotent(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	ctx := tenants.WithTenant(context.Background(), tn)
-	if err := f.scoped.Tx(ctx, func(tx *gorm.DB) error { return f.svc.SetUpRoles(ctx, tx, tn.Kind) }); err != nil {
+	if err := f.Scoped.Tx(ctx, func(tx *gorm.DB) error { return f.svc.SetUpRoles(ctx, tx, tn.Kind) }); err != nil {
 		t.Fatal(err)
 	}
 	roles, err := f.svc.Roles(ctx)
@@ -53,7 +53,7 @@ func TestSetUpRolesIsIdempotent(t *testing.T) {
 
 func TestInviteThenAcceptMakesAMemberWithTheRole(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 
 	inv, token, err := f.svc.InviteMember(as(tn, admin), "  New.Carer@Example.org ", "trainer")
@@ -68,13 +68,13 @@ func TestInviteThenAcceptMakesAMemberWithTheRole(t *testing.T) {
 	}
 	// Only the token's hash is stored.
 	var stored int64
-	err = f.scoped.Tx(as(tn, admin), func(tx *gorm.DB) error {
+	err = f.Scoped.Tx(as(tn, admin), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT count(*) FROM invitations WHERE tenant_id = ? AND token_hash = ?`, tn.ID, account.HashToken(token)).Scan(&stored).Error
 	})
 	if err != nil || stored != 1 {
 		t.Fatalf("stored hashes = %d, %v", stored, err)
 	}
-	if ev := f.lastEvent(tn, "member.invite"); ev.Detail["email"] != "new.carer@example.org" || ev.Detail["role"] != "trainer" {
+	if ev := f.LastEvent(tn, "member.invite"); ev.Detail["email"] != "new.carer@example.org" || ev.Detail["role"] != "trainer" {
 		t.Errorf("member.invite detail = %v", ev.Detail)
 	}
 	pending, err := f.svc.PendingInvitations(as(tn, admin))
@@ -93,7 +93,7 @@ func TestInviteThenAcceptMakesAMemberWithTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, acct, err := f.accounts.Authenticate(context.Background(), session)
+	sess, acct, err := f.Accounts.Authenticate(context.Background(), session)
 	if err != nil || acct.Email != "new.carer@example.org" || acct.Name != "Nia Carer" {
 		t.Fatalf("session after accepting: %+v %+v %v", sess, acct, err)
 	}
@@ -105,7 +105,7 @@ func TestInviteThenAcceptMakesAMemberWithTheRole(t *testing.T) {
 	if !slices.Equal(m.Roles, []string{"trainer"}) || m.Name != "Nia Carer" || !m.Since.Equal(f.clock.Now()) {
 		t.Errorf("member = %+v", m)
 	}
-	if ev := f.lastEvent(tn, "member.join"); ev.ObjectID != acct.ID.String() || ev.Detail["role"] != "trainer" {
+	if ev := f.LastEvent(tn, "member.join"); ev.ObjectID != acct.ID.String() || ev.Detail["role"] != "trainer" {
 		t.Errorf("member.join = %+v", ev)
 	}
 	pending, err = f.svc.PendingInvitations(as(tn, admin))
@@ -123,12 +123,12 @@ func TestInviteThenAcceptMakesAMemberWithTheRole(t *testing.T) {
 
 func TestAcceptWithAnExistingAccount(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("riverside", tenants.KindCareHome)
-	b := f.tenant("hilltop", tenants.KindGPPractice)
+	a := f.Tenant("riverside", tenants.KindCareHome)
+	b := f.Tenant("hilltop", tenants.KindGPPractice)
 	adminA := f.admin(a, "admin@riverside.example")
 	f.admin(b, "admin@hilltop.example")
-	nurse := f.account("nurse@example.org", "Sam Nurse")
-	f.addMember(b, nurse, "reception")
+	nurse := f.Account("nurse@example.org", "Sam Nurse")
+	f.Member(b, nurse, "reception")
 
 	t.Run("password of the account is required", func(t *testing.T) {
 		token := f.invite(a, adminA, "nurse@example.org", "assessor")
@@ -154,7 +154,7 @@ func TestAcceptWithAnExistingAccount(t *testing.T) {
 	})
 
 	t.Run("signed in as the invited account needs only a click", func(t *testing.T) {
-		c := f.tenant("lakeside", tenants.KindCarersCharity)
+		c := f.Tenant("lakeside", tenants.KindCarersCharity)
 		adminC := f.admin(c, "admin@lakeside.example")
 		token := f.invite(c, adminC, "nurse@example.org", "trainer")
 		j, err := f.svc.Invitation(as(c, nurse), token)
@@ -174,10 +174,10 @@ func TestAcceptWithAnExistingAccount(t *testing.T) {
 
 func TestInviteRefusesBadInputAndStoresNothing(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
-	other := f.tenant("hilltop", tenants.KindGPPractice)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
+	other := f.Tenant("hilltop", tenants.KindGPPractice)
 	admin := f.admin(tn, "admin@riverside.example")
-	f.addMember(tn, f.account("member@example.org", "Mo Member"), "care_staff")
+	f.Member(tn, f.Account("member@example.org", "Mo Member"), "care_staff")
 
 	tests := []struct {
 		name, email, role, field, message string
@@ -202,13 +202,13 @@ func TestInviteRefusesBadInputAndStoresNothing(t *testing.T) {
 			}
 		})
 	}
-	if n := f.count(tn, "invitations"); n != 0 {
+	if n := f.Rows(tn, "invitations", ""); n != 0 {
 		t.Errorf("%d invitations stored after bad input", n)
 	}
-	if n := f.count(other, "invitations"); n != 0 {
+	if n := f.Rows(other, "invitations", ""); n != 0 {
 		t.Errorf("%d invitations stored in another tenant", n)
 	}
-	for _, ev := range f.events(tn) {
+	for _, ev := range f.Events(tn) {
 		if ev.Action == "member.invite" {
 			t.Errorf("bad input audited as an invitation: %+v", ev)
 		}
@@ -217,7 +217,7 @@ func TestInviteRefusesBadInputAndStoresNothing(t *testing.T) {
 
 func TestInvitingAgainReplacesTheEarlierLink(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	first := f.invite(tn, admin, "x@example.org", "trainer")
 	second := f.invite(tn, admin, "x@example.org", "assessor")
@@ -232,8 +232,8 @@ func TestInvitingAgainReplacesTheEarlierLink(t *testing.T) {
 
 func TestUnusableInvitationLinksAreAllTheSameNotFound(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
-	other := f.tenant("hilltop", tenants.KindGPPractice)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
+	other := f.Tenant("hilltop", tenants.KindGPPractice)
 	admin := f.admin(tn, "admin@riverside.example")
 	otherAdmin := f.admin(other, "admin@hilltop.example")
 	accept := func(token string) error {
@@ -249,8 +249,8 @@ func TestUnusableInvitationLinksAreAllTheSameNotFound(t *testing.T) {
 		{"empty", func(*testing.T) string { return "" }},
 		{"expired", func(t *testing.T) string {
 			token := f.invite(tn, admin, "expired@example.org", "trainer")
-			f.clock.advance(access.InvitationTTL + time.Second)
-			t.Cleanup(func() { f.clock.advance(-access.InvitationTTL - time.Second) })
+			f.clock.Advance(access.InvitationTTL + time.Second)
+			t.Cleanup(func() { f.clock.Advance(-access.InvitationTTL - time.Second) })
 			return token
 		}},
 		{"already used", func(t *testing.T) string {
@@ -286,14 +286,14 @@ func TestUnusableInvitationLinksAreAllTheSameNotFound(t *testing.T) {
 			}
 		})
 	}
-	if ev := f.lastEvent(tn, "member.invite_revoke"); ev.Detail["email"] != "revoked@example.org" {
+	if ev := f.LastEvent(tn, "member.invite_revoke"); ev.Detail["email"] != "revoked@example.org" {
 		t.Errorf("member.invite_revoke = %+v", ev)
 	}
 }
 
 func TestAcceptValidatesTheFormAndStoresNothing(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	token := f.invite(tn, admin, "new@example.org", "trainer")
 	tests := []struct {
@@ -331,10 +331,10 @@ func TestAcceptValidatesTheFormAndStoresNothing(t *testing.T) {
 
 func TestSuspendedTenantRefusesInvitationsAndChanges(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	token := f.invite(tn, admin, "new@example.org", "trainer")
-	if err := tenants.SetStatus(context.Background(), f.db.Gorm, tn.ID, tenants.StatusSuspended, time.Now()); err != nil {
+	if err := tenants.SetStatus(context.Background(), f.DB.Gorm, tn.ID, tenants.StatusSuspended, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	tn.Status = tenants.StatusSuspended
@@ -354,7 +354,7 @@ func TestSuspendedTenantRefusesInvitationsAndChanges(t *testing.T) {
 
 func TestTheLastAdminCannotBeRemovedOrDemoted(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	adminRole := policy.AdminRole(tn.Kind)
 	ctx := as(tn, admin)
@@ -369,8 +369,8 @@ func TestTheLastAdminCannotBeRemovedOrDemoted(t *testing.T) {
 		t.Errorf("last admin after refusals = %+v, %v", m, err)
 	}
 
-	second := f.account("second@example.org", "Second Admin")
-	f.addMember(tn, second, "trainer")
+	second := f.Account("second@example.org", "Second Admin")
+	f.Member(tn, second, "trainer")
 	if err := f.svc.SetMemberRoles(ctx, second, []string{adminRole, "trainer"}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,10 +384,10 @@ func TestTheLastAdminCannotBeRemovedOrDemoted(t *testing.T) {
 
 func TestRemovedMemberLosesAccessAndCanRejoin(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
-	carer := f.account("carer@example.org", "Cam Carer")
-	f.addMember(tn, carer, "trainer", "assessor")
+	carer := f.Account("carer@example.org", "Cam Carer")
+	f.Member(tn, carer, "trainer", "assessor")
 
 	if err := f.svc.RemoveMember(as(tn, admin), carer); err != nil {
 		t.Fatal(err)
@@ -398,7 +398,7 @@ func TestRemovedMemberLosesAccessAndCanRejoin(t *testing.T) {
 	if _, err := f.svc.Member(as(tn, admin), carer); !errs.Is(err, errs.NotFound) {
 		t.Errorf("removed member: %v", err)
 	}
-	err := f.scoped.Tx(as(tn, admin), func(tx *gorm.DB) error {
+	err := f.Scoped.Tx(as(tn, admin), func(tx *gorm.DB) error {
 		roles, err := policy.RolesOf(context.Background(), tx, tn.ID.String(), carer.String())
 		if len(roles) != 0 {
 			t.Errorf("removed member still holds %v", roles)
@@ -411,7 +411,7 @@ func TestRemovedMemberLosesAccessAndCanRejoin(t *testing.T) {
 	if list, _ := f.svc.TenantsOf(context.Background(), carer); len(list) != 0 {
 		t.Errorf("removed member still sees %v", list)
 	}
-	ev := f.lastEvent(tn, "member.remove")
+	ev := f.LastEvent(tn, "member.remove")
 	if ev.ObjectID != carer.String() || ev.Detail["roles"] != "assessor,trainer" {
 		t.Errorf("member.remove = %+v", ev)
 	}
@@ -431,16 +431,16 @@ func TestRemovedMemberLosesAccessAndCanRejoin(t *testing.T) {
 
 func TestRoleChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
-	carer := f.account("carer@example.org", "Cam Carer")
-	f.addMember(tn, carer, "care_staff")
+	carer := f.Account("carer@example.org", "Cam Carer")
+	f.Member(tn, carer, "care_staff")
 	before := f.inval.count()
 
 	if err := f.svc.SetMemberRoles(as(tn, admin), carer, []string{"trainer", "assessor", "trainer"}); err != nil {
 		t.Fatal(err)
 	}
-	ev := f.lastEvent(tn, "member.roles_change")
+	ev := f.LastEvent(tn, "member.roles_change")
 	if ev.ObjectID != carer.String() || ev.Detail["before"] != "care_staff" || ev.Detail["after"] != "assessor,trainer" {
 		t.Errorf("member.roles_change = %+v", ev)
 	}
@@ -452,7 +452,7 @@ func TestRoleChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 		t.Errorf("roles = %+v, %v", m.Roles, err)
 	}
 
-	n := len(f.events(tn))
+	n := len(f.Events(tn))
 	tests := []struct {
 		name  string
 		roles []string
@@ -476,7 +476,7 @@ func TestRoleChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 			}
 		})
 	}
-	if got := len(f.events(tn)); got != n {
+	if got := len(f.Events(tn)); got != n {
 		t.Errorf("%d audit events for refused or empty changes", got-n)
 	}
 	if err := f.svc.SetMemberRoles(as(tn, admin), uuid.Must(uuid.NewV7()), []string{"trainer"}); !errs.Is(err, errs.NotFound) {
@@ -486,7 +486,7 @@ func TestRoleChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 
 func TestNoOneCanGiveMoreThanTheyHold(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	ctx := as(tn, admin)
 	lead, err := f.svc.CopyRole(ctx, "trainer", "Team lead")
@@ -497,10 +497,10 @@ func TestNoOneCanGiveMoreThanTheyHold(t *testing.T) {
 	if err := f.svc.SetRolePermissions(ctx, lead.Key, perms); err != nil {
 		t.Fatal(err)
 	}
-	leader := f.account("lead@example.org", "Lee Lead")
-	f.addMember(tn, leader, lead.Key)
-	other := f.account("other@example.org", "Oli Other")
-	f.addMember(tn, other, "care_staff")
+	leader := f.Account("lead@example.org", "Lee Lead")
+	f.Member(tn, leader, lead.Key)
+	other := f.Account("other@example.org", "Oli Other")
+	f.Member(tn, other, "care_staff")
 
 	if _, _, err := f.svc.InviteMember(as(tn, leader), "x@example.org", policy.AdminRole(tn.Kind)); !errs.Is(err, errs.Invalid) {
 		t.Errorf("inviting as admin without holding its permissions: %v", err)
@@ -519,7 +519,7 @@ func TestNoOneCanGiveMoreThanTheyHold(t *testing.T) {
 
 func TestCopyEditAndDeleteRoles(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
+	tn := f.Tenant("riverside", tenants.KindCareHome)
 	admin := f.admin(tn, "admin@riverside.example")
 	ctx := as(tn, admin)
 	trainer, err := f.svc.Role(ctx, "trainer")
@@ -534,7 +534,7 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 	if senior.Key != "senior_trainer" || senior.Name != "Senior trainer" || !senior.Editable || !slices.Equal(senior.Permissions, trainer.Permissions) {
 		t.Errorf("copy = %+v", senior)
 	}
-	if ev := f.lastEvent(tn, "role.create"); ev.ObjectID != "senior_trainer" || ev.Detail["copied_from"] != "trainer" {
+	if ev := f.LastEvent(tn, "role.create"); ev.ObjectID != "senior_trainer" || ev.Detail["copied_from"] != "trainer" {
 		t.Errorf("role.create = %+v", ev)
 	}
 
@@ -584,7 +584,7 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 		if err != nil || len(got.Permissions) != 2 || !got.Has(want[0]) || !got.Has(want[1]) {
 			t.Errorf("permissions = %v, %v", got.Permissions, err)
 		}
-		ev := f.lastEvent(tn, "role.permissions_change")
+		ev := f.LastEvent(tn, "role.permissions_change")
 		if ev.Detail["after"] != "dashboard:read,report:read" || !strings.Contains(ev.Detail["before"], "session:write") {
 			t.Errorf("role.permissions_change = %+v", ev)
 		}
@@ -609,14 +609,14 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 		if err := f.svc.RenameRole(ctx, senior.Key, "Assessor"); !errs.Is(err, errs.Invalid) {
 			t.Errorf("renaming onto another role's name: %v", err)
 		}
-		if ev := f.lastEvent(tn, "role.rename"); ev.Detail["before"] != "Senior trainer" || ev.Detail["after"] != "Lead trainer" {
+		if ev := f.LastEvent(tn, "role.rename"); ev.Detail["before"] != "Senior trainer" || ev.Detail["after"] != "Lead trainer" {
 			t.Errorf("role.rename = %+v", ev)
 		}
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		holder := f.account("holder@example.org", "Hol Der")
-		f.addMember(tn, holder, senior.Key)
+		holder := f.Account("holder@example.org", "Hol Der")
+		f.Member(tn, holder, senior.Key)
 		if err := f.svc.DeleteRole(ctx, senior.Key); !errs.Is(err, errs.Conflict) || !strings.Contains(errs.MessageOf(err), "1 person has") {
 			t.Errorf("deleting a held role: %v", err)
 		}
@@ -639,7 +639,7 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 		if _, err := f.svc.Role(ctx, senior.Key); !errs.Is(err, errs.NotFound) {
 			t.Errorf("deleted role: %v", err)
 		}
-		err = f.scoped.Tx(ctx, func(tx *gorm.DB) error {
+		err = f.Scoped.Tx(ctx, func(tx *gorm.DB) error {
 			ps, err := policy.PermissionsOf(ctx, tx, tn.ID.String(), senior.Key)
 			if len(ps) != 0 {
 				t.Errorf("deleted role keeps permissions %v", ps)
@@ -649,7 +649,7 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev := f.lastEvent(tn, "role.delete"); ev.ObjectID != senior.Key {
+		if ev := f.LastEvent(tn, "role.delete"); ev.ObjectID != senior.Key {
 			t.Errorf("role.delete = %+v", ev)
 		}
 	})
@@ -657,16 +657,16 @@ func TestCopyEditAndDeleteRoles(t *testing.T) {
 
 func TestTenantsOfListsOnlyTheAccountsOwnTenants(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("alpha", tenants.KindCareHome)
-	b := f.tenant("bravo", tenants.KindGPPractice)
-	c := f.tenant("charlie", tenants.KindCarersCharity)
-	d := f.tenant("delta", tenants.KindPaediatricTrust)
+	a := f.Tenant("alpha", tenants.KindCareHome)
+	b := f.Tenant("bravo", tenants.KindGPPractice)
+	c := f.Tenant("charlie", tenants.KindCarersCharity)
+	d := f.Tenant("delta", tenants.KindPaediatricTrust)
 	adminC := f.admin(c, "admin@charlie.example")
 	f.admin(d, "admin@delta.example")
-	person := f.account("person@example.org", "Per Son")
-	f.addMember(a, person, "care_staff")
-	f.addMember(b, person, "reception")
-	f.addMember(c, person, "trainer")
+	person := f.Account("person@example.org", "Per Son")
+	f.Member(a, person, "care_staff")
+	f.Member(b, person, "reception")
+	f.Member(c, person, "trainer")
 	if err := f.svc.RemoveMember(as(c, adminC), person); err != nil {
 		t.Fatal(err)
 	}
@@ -678,7 +678,7 @@ func TestTenantsOfListsOnlyTheAccountsOwnTenants(t *testing.T) {
 	}{
 		{"member of two, removed from a third", person, []string{"alpha", "bravo"}},
 		{"admin of one", adminC, []string{"charlie"}},
-		{"no memberships", f.account("nobody@example.org", "No Body"), nil},
+		{"no memberships", f.Account("nobody@example.org", "No Body"), nil},
 		{"no account", uuid.Nil, nil},
 	}
 	for _, tt := range tests {
@@ -700,17 +700,17 @@ func TestTenantsOfListsOnlyTheAccountsOwnTenants(t *testing.T) {
 
 func TestMembersOfAnotherTenantStayInvisible(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("alpha", tenants.KindCareHome)
-	b := f.tenant("bravo", tenants.KindGPPractice)
+	a := f.Tenant("alpha", tenants.KindCareHome)
+	b := f.Tenant("bravo", tenants.KindGPPractice)
 	adminA := f.admin(a, "admin@alpha.example")
 	adminB := f.admin(b, "admin@bravo.example")
 	// Someone in both tenants acting in A: the own_memberships policy shows
 	// them their membership of B too, so only the tenant condition keeps B out.
-	both := f.account("both@example.org", "Bo Th")
-	f.addMember(a, both, "care_staff")
-	f.addMember(b, both, "reception")
-	onlyB := f.account("onlyb@example.org", "Only B")
-	f.addMember(b, onlyB, "reception")
+	both := f.Account("both@example.org", "Bo Th")
+	f.Member(a, both, "care_staff")
+	f.Member(b, both, "reception")
+	onlyB := f.Account("onlyb@example.org", "Only B")
+	f.Member(b, onlyB, "reception")
 
 	for _, actor := range []uuid.UUID{adminA, both} {
 		ms, err := f.svc.Members(as(a, actor))
@@ -752,7 +752,7 @@ func TestMembersOfAnotherTenantStayInvisible(t *testing.T) {
 
 	// Beneath the service, row-level security alone hides B's rows from a
 	// transaction scoped to A that does not act as a member of B.
-	err = f.scoped.Tx(as(a, adminA), func(tx *gorm.DB) error {
+	err = f.Scoped.Tx(as(a, adminA), func(tx *gorm.DB) error {
 		for _, table := range []string{"memberships", "roles", "invitations"} {
 			var n int64
 			if err := tx.Table(table).Where("tenant_id = ?", b.ID).Count(&n).Error; err != nil {
@@ -781,11 +781,11 @@ func TestServiceRefusesWorkWithoutATenant(t *testing.T) {
 
 func TestProvisioningInvitesTheFirstAdminWithoutBeingAMember(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
-	operator := f.account("operator@example.org", "Op Erator")
+	tn := f.Tenant("riverside", tenants.KindCareHome)
+	operator := f.Account("operator@example.org", "Op Erator")
 	ctx := as(tn, operator)
 	var token string
-	err := f.scoped.Tx(ctx, func(tx *gorm.DB) (err error) {
+	err := f.Scoped.Tx(ctx, func(tx *gorm.DB) (err error) {
 		token, err = f.svc.Invite(ctx, tx, "first.admin@example.org", policy.AdminRole(tn.Kind))
 		return err
 	})
@@ -807,8 +807,8 @@ func TestProvisioningInvitesTheFirstAdminWithoutBeingAMember(t *testing.T) {
 
 func TestAddMemberIsIdempotentAndAudited(t *testing.T) {
 	f := newFixture(t)
-	tn := f.tenant("riverside", tenants.KindCareHome)
-	person := f.account("person@example.org", "Per Son")
+	tn := f.Tenant("riverside", tenants.KindCareHome)
+	person := f.Account("person@example.org", "Per Son")
 	ctx := as(tn, uuid.Nil)
 
 	tests := []struct {
@@ -825,7 +825,7 @@ func TestAddMemberIsIdempotentAndAudited(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(f.events(tn))
+			before := len(f.Events(tn))
 			err := f.svc.AddMember(ctx, person, tt.role)
 			if tt.kind >= 0 {
 				if !errs.Is(err, tt.kind) {
@@ -838,7 +838,7 @@ func TestAddMemberIsIdempotentAndAudited(t *testing.T) {
 			if err != nil || !slices.Equal(m.Roles, tt.wantRoles) {
 				t.Errorf("member = %+v, %v; want roles %v", m, err, tt.wantRoles)
 			}
-			evs := f.events(tn)
+			evs := f.Events(tn)
 			if got := len(evs) > before; got != tt.audited {
 				t.Errorf("audited = %v, want %v", got, tt.audited)
 			}

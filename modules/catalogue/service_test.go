@@ -6,14 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/migrations"
-	"github.com/carepass/carepass/migrations/testdb"
-	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/tenants"
 )
 
@@ -26,19 +24,15 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	db := testdb.New(t)
-	tn := tenants.Tenant{ID: uuid.Must(uuid.NewV7()), Slug: "wren", Name: "Wren", Kind: tenants.KindPaediatricTrust}
-	if err := db.Gorm.Exec(`INSERT INTO tenants (id, slug, name, kind) VALUES (?, ?, ?, ?)`, tn.ID, tn.Slug, tn.Name, string(tn.Kind)).Error; err != nil {
-		t.Fatal(err)
-	}
-	scoped := tenants.NewDB(db.Gorm)
-	svc := catalogue.NewService(scoped, audit.New(time.Now), time.Now)
+	env := moduletest.New(t, time.Now)
+	tn := env.NamedTenant("wren", "Wren", tenants.KindPaediatricTrust)
+	svc := catalogue.NewService(env.Scoped, env.Log, time.Now)
 	ctx := tenants.WithTenant(context.Background(), tn)
 	lib, err := svc.Library(ctx)
 	if err != nil || len(lib) == 0 {
 		t.Fatalf("the standard library must be loaded by migrations: %v %v", lib, err)
 	}
-	return fixture{db: scoped, svc: svc, ctx: ctx, std: lib[0]}
+	return fixture{db: env.Scoped, svc: svc, ctx: ctx, std: lib[0]}
 }
 
 func TestStandardLibraryIsLoadedAndValid(t *testing.T) {

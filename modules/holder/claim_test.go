@@ -10,26 +10,27 @@ import (
 
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/holder"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/tenants"
 )
 
 // accountOfPerson returns the account linked to person, if any.
 func (f *fixture) accountOfPerson(person uuid.UUID) *uuid.UUID {
-	f.t.Helper()
+	f.T.Helper()
 	var acct *uuid.UUID
-	err := f.scoped.Platform(context.Background(), func(tx *gorm.DB) error {
+	err := f.Scoped.Platform(context.Background(), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT account_id FROM persons WHERE id = ?`, person).Row().Scan(&acct)
 	})
 	if err != nil {
-		f.t.Fatal(err)
+		f.T.Fatal(err)
 	}
 	return acct
 }
 
 func TestClaimLinksAnAccountOnce(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
 	staff := f.staff(a, "staff@a.example")
 	h := f.enrol(a, staff, "Priya", "Shah", "1988-02-03", "priya@example.org")
 
@@ -40,14 +41,14 @@ func TestClaimLinksAnAccountOnce(t *testing.T) {
 	if !link.ExpiresAt.Equal(f.clock.Now().Add(holder.ClaimTTL)) {
 		t.Errorf("expires %v", link.ExpiresAt)
 	}
-	if e := f.lastEvent(a, "holder.claim_invite"); e.ObjectID != h.ID.String() {
+	if e := f.LastEvent(a, "holder.claim_invite"); e.ObjectID != h.ID.String() {
 		t.Errorf("invite audited for %s", e.ObjectID)
 	}
-	stored := f.count(&a, staff, `SELECT count(*) FROM holder_claims WHERE tenant_id = ? AND token_hash = sha256(convert_to(?, 'UTF8'))`, a.ID, link.Token)
+	stored := f.Count(&a, staff, `SELECT count(*) FROM holder_claims WHERE tenant_id = ? AND token_hash = sha256(convert_to(?, 'UTF8'))`, a.ID, link.Token)
 	if stored != 1 {
 		t.Fatalf("the token's hash is not what is stored (%d rows)", stored)
 	}
-	if n := f.count(&a, staff, `SELECT count(*) FROM holder_claims WHERE position(convert_to(?, 'UTF8') IN token_hash) > 0`, link.Token); n != 0 {
+	if n := f.Count(&a, staff, `SELECT count(*) FROM holder_claims WHERE position(convert_to(?, 'UTF8') IN token_hash) > 0`, link.Token); n != 0 {
 		t.Fatal("the token itself is stored")
 	}
 
@@ -76,7 +77,7 @@ func TestClaimLinksAnAccountOnce(t *testing.T) {
 	if acct == nil {
 		t.Fatal("the person is not linked to the account")
 	}
-	if e := f.lastEvent(a, "holder.claim"); e.ObjectID != h.ID.String() || e.Detail["outcome"] != "linked" {
+	if e := f.LastEvent(a, "holder.claim"); e.ObjectID != h.ID.String() || e.Detail["outcome"] != "linked" {
 		t.Errorf("claim audited as %+v", e)
 	}
 	d, err := f.holders.Details(as(a, staff), h.ID)
@@ -99,7 +100,7 @@ func TestClaimLinksAnAccountOnce(t *testing.T) {
 
 func TestClaimLinksExpireAndAreReplaced(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
 	staff := f.staff(a, "staff@a.example")
 	h := f.enrol(a, staff, "Tom", "Ray", "1979-11-30", "")
 	visitor := tenants.WithTenant(context.Background(), a)
@@ -118,11 +119,11 @@ func TestClaimLinksExpireAndAreReplaced(t *testing.T) {
 	if _, err := f.claims.Open(visitor, second.Token); err != nil {
 		t.Errorf("new link: %v", err)
 	}
-	f.clock.advance(holder.ClaimTTL + time.Minute)
+	f.clock.Advance(holder.ClaimTTL + time.Minute)
 	if _, err := f.claims.Open(visitor, second.Token); !errs.Is(err, errs.NotFound) {
 		t.Errorf("expired link opens: %v", err)
 	}
-	acct := f.account("tom@example.org", "Tom Ray")
+	acct := f.Account("tom@example.org", "Tom Ray")
 	if _, err := f.claims.Claim(as(a, acct), second.Token, holder.ClaimInput{Mode: holder.ClaimSignedIn}, client); !errs.Is(err, errs.NotFound) {
 		t.Errorf("expired link claims: %v", err)
 	}
@@ -130,8 +131,8 @@ func TestClaimLinksExpireAndAreReplaced(t *testing.T) {
 		t.Error("an expired link linked an account")
 	}
 	// A link from another tenant is not valid here.
-	b := f.tenant("home-b", tenants.KindCareHome)
-	f.clock.advance(-holder.ClaimTTL)
+	b := f.Tenant("home-b", tenants.KindCareHome)
+	f.clock.Advance(-holder.ClaimTTL)
 	third, err := f.claims.Invite(as(a, staff), h.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -151,10 +152,10 @@ type twoTenants struct {
 }
 
 func setUpTwoTenants(f *fixture) twoTenants {
-	f.t.Helper()
+	f.T.Helper()
 	var s twoTenants
-	s.a = f.tenant("trust-a", tenants.KindPaediatricTrust)
-	s.b = f.tenant("home-b", tenants.KindCareHome)
+	s.a = f.Tenant("trust-a", tenants.KindPaediatricTrust)
+	s.b = f.Tenant("home-b", tenants.KindCareHome)
 	s.staffA = f.staff(s.a, "staff@a.example")
 	s.staffB = f.staff(s.b, "staff@b.example")
 	s.hA = f.enrol(s.a, s.staffA, "Sam", "Jones", "1992-03-04", "sam@example.org")
@@ -162,16 +163,16 @@ func setUpTwoTenants(f *fixture) twoTenants {
 	compA := f.competency(s.a, "trust-skills", "TRACH-01", 12, nil)
 	compB := f.competency(s.b, "home-skills", "NEWS2-01", 24, nil)
 	signed := f.clock.Now().AddDate(0, -3, 0)
-	s.recA = f.record(s.a, s.hA.ID, compA, "competent", &signed, "Alex Assessor")
-	s.recB = f.record(s.b, s.hB.ID, compB, "training_attended", nil, "")
+	s.recA = f.Record(s.a, s.hA.ID, compA, moduletest.Record{State: "competent", SignedOff: &signed, Assessor: "Alex Assessor", Setting: "Ward 4"})
+	s.recB = f.Record(s.b, s.hB.ID, compB, moduletest.Record{State: "training_attended", Setting: "Ward 4"})
 	return s
 }
 
 func (f *fixture) claimAs(tn tenants.Tenant, staff, holderID uuid.UUID, in holder.ClaimInput, actor uuid.UUID) (string, error) {
-	f.t.Helper()
+	f.T.Helper()
 	link, err := f.claims.Invite(as(tn, staff), holderID)
 	if err != nil {
-		f.t.Fatal(err)
+		f.T.Fatal(err)
 	}
 	ctx := tenants.WithTenant(context.Background(), tn)
 	if actor != uuid.Nil {
@@ -205,10 +206,10 @@ func TestSecondClaimMergesEnrolmentsIntoOnePerson(t *testing.T) {
 	if personA != personB || personA != s.hA.PersonID {
 		t.Fatalf("not merged: A's person %s, B's person %s (A's was %s)", personA, personB, s.hA.PersonID)
 	}
-	if e := f.lastEvent(s.b, "holder.claim"); e.Detail["outcome"] != "merged" {
+	if e := f.LastEvent(s.b, "holder.claim"); e.Detail["outcome"] != "merged" {
 		t.Errorf("B's claim audited as %+v", e)
 	}
-	if n := f.count(&s.b, s.staffB, `SELECT count(*) FROM competency_records WHERE tenant_id = ? AND person_id = ?`, s.b.ID, personA); n != 1 {
+	if n := f.Count(&s.b, s.staffB, `SELECT count(*) FROM competency_records WHERE tenant_id = ? AND person_id = ?`, s.b.ID, personA); n != 1 {
 		t.Errorf("B's record did not move to the person: %d", n)
 	}
 
@@ -220,13 +221,13 @@ func TestSecondClaimMergesEnrolmentsIntoOnePerson(t *testing.T) {
 		other  uuid.UUID
 		record uuid.UUID
 	}{{s.a, s.staffA, s.hB.ID, s.recB}, {s.b, s.staffB, s.hA.ID, s.recA}} {
-		if n := f.count(&probe.tn, probe.staff, `SELECT count(*) FROM holders WHERE id = ?`, probe.other); n != 0 {
+		if n := f.Count(&probe.tn, probe.staff, `SELECT count(*) FROM holders WHERE id = ?`, probe.other); n != 0 {
 			t.Errorf("%s sees the other tenant's holder row", probe.tn.Slug)
 		}
-		if n := f.count(&probe.tn, probe.staff, `SELECT count(*) FROM holders WHERE person_id = ?`, personA); n != 1 {
+		if n := f.Count(&probe.tn, probe.staff, `SELECT count(*) FROM holders WHERE person_id = ?`, personA); n != 1 {
 			t.Errorf("%s sees %d holder rows of the person, want its own only", probe.tn.Slug, n)
 		}
-		if n := f.count(&probe.tn, probe.staff, `SELECT count(*) FROM competency_records WHERE id = ?`, probe.record); n != 0 {
+		if n := f.Count(&probe.tn, probe.staff, `SELECT count(*) FROM competency_records WHERE id = ?`, probe.record); n != 0 {
 			t.Errorf("%s sees the other tenant's record", probe.tn.Slug)
 		}
 		if _, err := f.holders.Get(as(probe.tn, probe.staff), probe.other); !errs.Is(err, errs.NotFound) {
@@ -234,7 +235,7 @@ func TestSecondClaimMergesEnrolmentsIntoOnePerson(t *testing.T) {
 		}
 	}
 	// The claim audit in each tenant names only its own holder.
-	for _, e := range f.events(s.b) {
+	for _, e := range f.Events(s.b) {
 		if e.ObjectID == s.hA.ID.String() {
 			t.Errorf("B's audit trail mentions A's holder: %+v", e)
 		}
@@ -243,11 +244,11 @@ func TestSecondClaimMergesEnrolmentsIntoOnePerson(t *testing.T) {
 
 func TestClaimRefusals(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
 	staff := f.staff(a, "staff@a.example")
 	visitor := tenants.WithTenant(context.Background(), a)
-	owner := f.account("lee@example.org", "Lee Chan")
-	other := f.account("other@example.org", "Someone Else")
+	owner := f.Account("lee@example.org", "Lee Chan")
+	other := f.Account("other@example.org", "Someone Else")
 
 	// A passport linked to another account meanwhile is not taken over.
 	h := f.enrol(a, staff, "Lee", "Chan", "1970-06-06", "")
@@ -255,7 +256,7 @@ func TestClaimRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.scoped.Platform(self(owner), func(tx *gorm.DB) error {
+	if err := f.Scoped.Platform(self(owner), func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE persons SET account_id = ? WHERE id = ?`, owner, h.PersonID).Error
 	}); err != nil {
 		t.Fatal(err)
@@ -314,7 +315,7 @@ func TestClaimRefusals(t *testing.T) {
 func TestPortalShowsEveryTenantsRecordsAndWhoViewed(t *testing.T) {
 	f := newFixture(t)
 	s := setUpTwoTenants(f)
-	sam := f.account("sam@example.org", "Sam Jones")
+	sam := f.Account("sam@example.org", "Sam Jones")
 
 	// Before claiming: a friendly empty passport.
 	p, err := f.holders.Passport(self(sam))
@@ -338,7 +339,7 @@ func TestPortalShowsEveryTenantsRecordsAndWhoViewed(t *testing.T) {
 	if _, err := f.holders.Get(as(s.b, s.staffB), s.hB.ID); err != nil {
 		t.Fatal(err)
 	}
-	c := f.tenant("school-c", tenants.KindCarersCharity)
+	c := f.Tenant("school-c", tenants.KindCarersCharity)
 	staffC := f.staff(c, "staff@c.example")
 	created, err := f.shares.CreateOwn(self(sam), share.Grant{To: share.ToTenant, TenantSlug: c.Slug})
 	if err != nil {
@@ -388,7 +389,7 @@ func TestPortalShowsEveryTenantsRecordsAndWhoViewed(t *testing.T) {
 	}
 
 	// The expiry moves with the clock.
-	f.clock.advance(250 * 24 * time.Hour)
+	f.clock.Advance(250 * 24 * time.Hour)
 	p, _ = f.holders.Passport(self(sam))
 	for _, tp := range p.Tenants {
 		for _, r := range tp.Records {
@@ -400,22 +401,22 @@ func TestPortalShowsEveryTenantsRecordsAndWhoViewed(t *testing.T) {
 
 	// The audit-event policy never widens a tenant scope: Sam, acting in
 	// C's scope, sees none of A's events.
-	if n := f.count(&c, sam, `SELECT count(*) FROM audit_events WHERE tenant_id = ?`, s.a.ID); n != 0 {
+	if n := f.Count(&c, sam, `SELECT count(*) FROM audit_events WHERE tenant_id = ?`, s.a.ID); n != 0 {
 		t.Errorf("in a tenant scope the account sees %d of another tenant's audit events", n)
 	}
 	// Outside any tenant, only events about Sam's own enrolments and shares.
-	if n := f.count(nil, sam, `SELECT count(*) FROM audit_events WHERE object_id = ?`, other.ID.String()); n != 0 {
+	if n := f.Count(nil, sam, `SELECT count(*) FROM audit_events WHERE object_id = ?`, other.ID.String()); n != 0 {
 		t.Errorf("the account sees %d audit events about someone else", n)
 	}
-	if n := f.count(nil, sam, `SELECT count(*) FROM audit_events WHERE object_type NOT IN ('holder', 'share')`); n != 0 {
+	if n := f.Count(nil, sam, `SELECT count(*) FROM audit_events WHERE object_type NOT IN ('holder', 'share')`); n != 0 {
 		t.Errorf("the account sees %d unrelated audit events", n)
 	}
 	// A stranger sees nothing at all.
-	stranger := f.account("stranger@example.org", "Stranger")
-	if n := f.count(nil, stranger, `SELECT count(*) FROM audit_events`); n != 0 {
+	stranger := f.Account("stranger@example.org", "Stranger")
+	if n := f.Count(nil, stranger, `SELECT count(*) FROM audit_events`); n != 0 {
 		t.Errorf("a stranger sees %d audit events", n)
 	}
-	if n := f.count(nil, stranger, `SELECT count(*) FROM competency_records`); n != 0 {
+	if n := f.Count(nil, stranger, `SELECT count(*) FROM competency_records`); n != 0 {
 		t.Errorf("a stranger sees %d records", n)
 	}
 }

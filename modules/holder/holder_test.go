@@ -22,7 +22,7 @@ func fieldNames(err error) []string {
 
 func TestEnrolValidatesEveryFieldAndStoresNothingOnError(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
 	staff := f.staff(a, "staff@a.example")
 	ctx := as(a, staff)
 
@@ -56,10 +56,10 @@ func TestEnrolValidatesEveryFieldAndStoresNothingOnError(t *testing.T) {
 			}
 		})
 	}
-	if n := f.count(&a, staff, `SELECT count(*) FROM holders WHERE tenant_id = ?`, a.ID); n != 0 {
+	if n := f.Count(&a, staff, `SELECT count(*) FROM holders WHERE tenant_id = ?`, a.ID); n != 0 {
 		t.Fatalf("%d holders stored after invalid input", n)
 	}
-	if n := f.count(nil, uuid.Nil, `SELECT count(*) FROM persons`); n != 0 {
+	if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM persons`); n != 0 {
 		t.Fatalf("%d persons stored after invalid input", n)
 	}
 
@@ -71,15 +71,15 @@ func TestEnrolValidatesEveryFieldAndStoresNothingOnError(t *testing.T) {
 	if h.GivenName != "Ann Marie" || h.Email != "ann@example.org" || h.DateOfBirth.Format(time.DateOnly) != "1990-01-02" {
 		t.Errorf("not normalised: %+v", h)
 	}
-	if e := f.lastEvent(a, "holder.create"); e.ObjectID != h.ID.String() {
+	if e := f.LastEvent(a, "holder.create"); e.ObjectID != h.ID.String() {
 		t.Errorf("holder.create audited for %s, want %s", e.ObjectID, h.ID)
 	}
 }
 
 func TestLikelyDuplicateIsWarnedNotBlocked(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
-	b := f.tenant("home-b", tenants.KindCareHome)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
+	b := f.Tenant("home-b", tenants.KindCareHome)
 	staff := f.staff(a, "staff@a.example")
 	staffB := f.staff(b, "staff@b.example")
 	ctx := as(a, staff)
@@ -95,10 +95,10 @@ func TestLikelyDuplicateIsWarnedNotBlocked(t *testing.T) {
 	if !ok || len(matches) != 1 || matches[0].ID != first.ID {
 		t.Fatalf("matches %+v, want the first holder", matches)
 	}
-	if n := f.count(&a, staff, `SELECT count(*) FROM holders WHERE tenant_id = ?`, a.ID); n != 1 {
+	if n := f.Count(&a, staff, `SELECT count(*) FROM holders WHERE tenant_id = ?`, a.ID); n != 1 {
 		t.Fatalf("%d holders after the warning, want 1", n)
 	}
-	if e := f.lastEvent(a, "holder.duplicate_warning"); e.Detail["matches"] != first.ID.String() {
+	if e := f.LastEvent(a, "holder.duplicate_warning"); e.Detail["matches"] != first.ID.String() {
 		t.Errorf("warning audited with %v", e.Detail)
 	}
 
@@ -122,14 +122,14 @@ func TestLikelyDuplicateIsWarnedNotBlocked(t *testing.T) {
 	if second.PersonID == first.PersonID {
 		t.Error("a confirmed different person shares the first one's person")
 	}
-	if e := f.lastEvent(a, "holder.create"); e.ObjectID != second.ID.String() || e.Detail["duplicate_confirmed"] != "yes" {
+	if e := f.LastEvent(a, "holder.create"); e.ObjectID != second.ID.String() || e.Detail["duplicate_confirmed"] != "yes" {
 		t.Errorf("confirmation not audited: %+v", e)
 	}
 }
 
 func TestUpdateAndMarkAsLeft(t *testing.T) {
 	f := newFixture(t)
-	a := f.tenant("trust-a", tenants.KindPaediatricTrust)
+	a := f.Tenant("trust-a", tenants.KindPaediatricTrust)
 	staff := f.staff(a, "staff@a.example")
 	ctx := as(a, staff)
 	h := f.enrol(a, staff, "Jo", "Bloggs", "1985-07-09", "jo@example.org")
@@ -142,7 +142,7 @@ func TestUpdateAndMarkAsLeft(t *testing.T) {
 	if got.Phone != "01632 960 001" || got.Email != "jo@example.org" || got.GivenName != "Jo" {
 		t.Errorf("partial update: %+v", got)
 	}
-	if e := f.lastEvent(a, "holder.update"); e.Detail["fields"] != "phone" {
+	if e := f.LastEvent(a, "holder.update"); e.Detail["fields"] != "phone" {
 		t.Errorf("update audited with %v", e.Detail)
 	}
 
@@ -162,7 +162,7 @@ func TestUpdateAndMarkAsLeft(t *testing.T) {
 	if err != nil || !left.Left() {
 		t.Fatalf("mark as left: %+v %v", left, err)
 	}
-	if e := f.lastEvent(a, "holder.status_change"); e.Detail["status_after"] != "left" {
+	if e := f.LastEvent(a, "holder.status_change"); e.Detail["status_after"] != "left" {
 		t.Errorf("status change audited with %v", e.Detail)
 	}
 	if _, err := f.holders.SetStatus(ctx, h.ID, "gone"); !errs.Is(err, errs.Invalid) {

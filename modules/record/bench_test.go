@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/tenants"
 )
@@ -19,21 +20,21 @@ import (
 // raw single-row query on the same pool: make bench reports the ratio.
 func BenchmarkPassportRead(b *testing.B) {
 	f := newFixture(b, record.Config{})
-	tn := f.tenant("bench", tenants.KindPaediatricTrust)
-	specs := make([]spec, 60)
+	tn := f.Tenant("bench", tenants.KindPaediatricTrust)
+	specs := make([]moduletest.Competency, 60)
 	for i := range specs {
-		specs[i] = spec{code: fmt.Sprintf("BEN-%02d", i), practices: 1}
+		specs[i] = moduletest.Competency{Code: fmt.Sprintf("BEN-%02d", i), Practices: 1}
 	}
-	comps := f.catalogue(tn, "bench", specs...)
-	holderID := f.holder(tn, "Bea", "Bench", uuid.Nil)
+	comps := f.Catalogue(tn, "bench", specs...)
+	holderID := f.Holder(tn, "Bea", "Bench", uuid.Nil)
 	signed := start.AddDate(0, -3, 0)
-	f.in(tn, func(tx *gorm.DB) error {
+	f.In(tn, func(tx *gorm.DB) error {
 		for _, s := range specs {
 			id := uuid.Must(uuid.NewV7())
 			if err := tx.Exec(`INSERT INTO competency_records (tenant_id, id, holder_id, person_id, competency_id, state, practices_done,
 				signed_off_at, assessor_name, setting)
 				SELECT ?, ?, h.id, h.person_id, ?, 'competent', 1, ?, 'Ada Assessor', 'Ward 3B' FROM holders h WHERE h.tenant_id = ? AND h.id = ?`,
-				tn.ID, id, comps[s.code], signed, tn.ID, holderID).Error; err != nil {
+				tn.ID, id, comps[s.Code], signed, tn.ID, holderID).Error; err != nil {
 				return err
 			}
 			for j, to := range []string{"enrolled", "training_attended", "supervised_practice", "supervised_practice", "competent"} {
@@ -46,7 +47,7 @@ func BenchmarkPassportRead(b *testing.B) {
 		}
 		return nil
 	})
-	reader := f.staff(tn, "reader@bench.example", "Rea Reader", "tenant_admin")
+	reader := f.Staff(tn, "reader@bench.example", "Rea Reader", "tenant_admin")
 	ctx := as(tn, reader)
 	p, err := f.svc.Passport(ctx, holderID, record.Filter{})
 	if err != nil {
@@ -69,7 +70,7 @@ func BenchmarkPgxFloor(b *testing.B) {
 	ctx := context.Background()
 	var n int
 	for b.Loop() {
-		if err := f.db.Pool.QueryRow(ctx, `SELECT 1`).Scan(&n); err != nil {
+		if err := f.DB.Pool.QueryRow(ctx, `SELECT 1`).Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 	}

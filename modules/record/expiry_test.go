@@ -11,6 +11,7 @@ import (
 
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/record"
 )
 
@@ -52,7 +53,7 @@ func TestStateIsDerivedFromTheClockAtReadTime(t *testing.T) {
 	w := newWorld(t, record.Config{DueWindowDays: 7})
 	h := w.learner("Cal Clock")
 	signed := time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)
-	w.clock.set(signed)
+	w.clock.Set(signed)
 	id := w.insertRecord(w.tn, h, w.comp["PCC-03"], rec{state: record.TrainingAttended})
 	if _, err := w.svc.Transition(as(w.tn, w.assessor), id, record.TransitionInput{Action: record.ActSignOff, Setting: "home"}); err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestStateIsDerivedFromTheClockAtReadTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w.clock.set(c.at)
+			w.clock.Set(c.at)
 			p, err := w.svc.Passport(as(w.tn, w.viewer), h, record.Filter{})
 			if err != nil {
 				t.Fatal(err)
@@ -106,7 +107,7 @@ func TestDefaultUpdateWindowIsSixtyDays(t *testing.T) {
 		{time.Date(2026, 12, 1, 23, 0, 0, 0, london), record.Competent},
 		{time.Date(2026, 12, 2, 0, 0, 0, 0, london), record.DueForUpdate},
 	} {
-		w.clock.set(c.at)
+		w.clock.Set(c.at)
 		p, err := w.svc.Passport(as(w.tn, w.viewer), h, record.Filter{})
 		if err != nil {
 			t.Fatal(err)
@@ -181,7 +182,7 @@ func TestPassportFiltersSummarisesAndAuditsEveryRead(t *testing.T) {
 		})
 	}
 	reads := 0
-	for _, e := range w.events(w.tn) {
+	for _, e := range w.Events(w.tn) {
 		if e.Action == "passport.read" && e.ObjectType == "holder" && e.ObjectID == h.String() {
 			reads++
 		}
@@ -199,9 +200,9 @@ func TestPassportFiltersSummarisesAndAuditsEveryRead(t *testing.T) {
 // assessment is made against a retired specification.
 func TestRetiredCatalogueVersionsAreNotAssessedAgainst(t *testing.T) {
 	w := newWorld(t, record.Config{})
-	old := w.catalogue(w.tn, "old", spec{code: "PCC-01", practices: 0})
+	old := w.Catalogue(w.tn, "old", moduletest.Competency{Code: "PCC-01", Practices: 0})
 	id := w.insertRecord(w.tn, w.learner("Rita Retired"), old["PCC-01"], rec{state: record.Enrolled})
-	w.in(w.tn, func(tx *gorm.DB) error {
+	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE catalogues SET status = 'retired', retired_at = now() WHERE tenant_id = ? AND key = 'old'`, w.tn.ID).Error
 	})
 	if _, err := w.svc.Transition(as(w.tn, w.trainer), id, record.TransitionInput{Action: record.ActAttend}); err != nil {
@@ -250,7 +251,7 @@ func TestPassportLoadsSpecsInOneBatchWhenItCan(t *testing.T) {
 		w.insertRecord(w.tn, h, w.comp[code], rec{state: record.Enrolled})
 	}
 	specs := &countingSpecs{Specs: w.cats}
-	svc := record.NewService(record.Deps{DB: w.scoped, Specs: specs, Accounts: w.accounts, Authz: w.enf, Audit: w.log}, record.Config{Now: w.clock.Now})
+	svc := record.NewService(record.Deps{DB: w.Scoped, Specs: specs, Accounts: w.Accounts, Authz: w.enf, Audit: w.Log}, record.Config{Now: w.clock.Now})
 	p, err := svc.Passport(as(w.tn, w.viewer), h, record.Filter{})
 	if err != nil {
 		t.Fatal(err)

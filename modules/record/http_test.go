@@ -1,127 +1,28 @@
 package record_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
-	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
+	"github.com/carepass/carepass/web/webtest"
 )
 
-// noSwitcher lists no tenants for the switcher; the pages under test do
-// not depend on it.
-type noSwitcher struct{}
-
-func (noSwitcher) TenantsOf(context.Context, uuid.UUID) ([]tenants.Tenant, error) { return nil, nil }
-
-// server is the real web application with this module's routes mounted.
-type server struct {
-	w   *world
-	srv *web.Server
-}
-
-func newServer(t *testing.T, w *world) *server {
+// newServer is the real web application with this module's routes
+// mounted. It lists no tenants for the organisation switcher; the pages
+// under test do not depend on it.
+func newServer(t *testing.T, w *world) *webtest.Site {
 	t.Helper()
-	views, err := web.NewViews(web.TemplateSet{Namespace: "record", FS: record.Templates})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := web.New(web.Config{SecretKey: []byte("test secret key, not for production"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		web.Deps{Pool: w.db.Pool, Sessions: w.accounts, Members: noSwitcher{}, Tenants: w.store, Policy: w.enf, Views: views})
-	record.Routes(srv.Tenant, srv.TenantAPI, w.svc, w.enf)
-	srv.NotFound()
-	return &server{w: w, srv: srv}
-}
-
-// browser keeps cookies and the latest CSRF token between requests.
-type browser struct {
-	t       *testing.T
-	s       *server
-	cookies map[string]string
-	csrf    string
-}
-
-var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-
-func (s *server) browser(t *testing.T, accountID uuid.UUID) *browser {
-	t.Helper()
-	b := &browser{t: t, s: s, cookies: map[string]string{}}
-	var token string
-	err := s.w.scoped.Platform(context.Background(), func(tx *gorm.DB) (err error) {
-		token, err = s.w.accounts.StartSession(context.Background(), tx, accountID, account.Client{IP: "192.0.2.10", UserAgent: "test"})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.cookies[web.SessionCookie] = token
-	return b
-}
-
-type response struct {
-	status   int
-	body     string
-	location string
-}
-
-func (b *browser) do(method, path, contentType string, body io.Reader) response {
-	b.t.Helper()
-	req := httptest.NewRequest(method, path, body)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("X-CSRF-Token", b.csrf)
-	}
-	for k, v := range b.cookies {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	res, err := b.s.srv.App.Test(req, -1)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	for _, c := range res.Cookies() {
-		if c.MaxAge < 0 || c.Value == "" {
-			delete(b.cookies, c.Name)
-		} else {
-			b.cookies[c.Name] = c.Value
-		}
-	}
-	if m := csrfRe.FindStringSubmatch(string(raw)); m != nil {
-		b.csrf = m[1]
-	}
-	return response{status: res.StatusCode, body: string(raw), location: res.Header.Get("Location")}
-}
-
-func (b *browser) get(path string) response { return b.do(http.MethodGet, path, "", nil) }
-
-func (b *browser) post(path string, form url.Values) response {
-	form.Set("_csrf", b.csrf)
-	return b.do(http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
-}
-
-func (b *browser) postJSON(path string, v any) response {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return b.do(http.MethodPost, path, "application/json", strings.NewReader(string(raw)))
+	return webtest.NewSite(t, w.Scoped, w.Accounts, web.Deps{Pool: w.DB.Pool, Members: webtest.Memberships(nil), Tenants: w.Store, Policy: w.enf},
+		[]web.TemplateSet{{Namespace: "record", FS: record.Templates}},
+		func(srv *web.Server) { record.Routes(srv.Tenant, srv.TenantAPI, w.svc, w.enf) })
 }
 
 // TestPassportPagesShowTheLifecycleAndRefuseWithReasons drives the pages
@@ -137,90 +38,90 @@ func TestPassportPagesShowTheLifecycleAndRefuseWithReasons(t *testing.T) {
 	todo := w.insertRecord(w.tn, h, w.comp["PCC-03"], rec{state: record.TrainingAttended})
 	base := "/t/" + w.tn.Slug
 
-	assessor := s.browser(t, w.assessor)
-	res := assessor.get(base + "/holders/" + h.String() + "/passport")
-	if res.status != http.StatusOK {
-		t.Fatalf("passport: %d %s", res.status, res.body)
+	assessor := s.Client(t, w.assessor)
+	res := assessor.Get(base + "/holders/" + h.String() + "/passport")
+	if res.Status != http.StatusOK {
+		t.Fatalf("passport: %d %s", res.Status, res.Body)
 	}
 	for _, want := range []string{"Pip Page", "PCC-01 Title of PCC-01", "Competent", "Training attended", "Founding assessor",
 		"Record a step", `value="sign_off"`, "Enrol in a competency", "PCC-A02 Title of PCC-A02", "What is due next",
 		"/passport/print", `name="state"`} {
-		if !strings.Contains(res.body, want) {
+		if !strings.Contains(res.Body, want) {
 			t.Errorf("passport page lacks %q", want)
 		}
 	}
-	if strings.Contains(res.body, "style=") {
+	if strings.Contains(res.Body, "style=") {
 		t.Error("passport page has an inline style")
 	}
-	res = assessor.get(base + "/holders/" + h.String() + "/passport?state=training_attended")
+	res = assessor.Get(base + "/holders/" + h.String() + "/passport?state=training_attended")
 	card := func(code string) string {
 		return `<h3 class="nhsuk-card__heading">` + code + " Title of " + code + "</h3>"
 	}
-	if strings.Contains(res.body, card("PCC-01")) || !strings.Contains(res.body, card("PCC-03")) {
+	if strings.Contains(res.Body, card("PCC-01")) || !strings.Contains(res.Body, card("PCC-03")) {
 		t.Error("the state filter did not filter")
 	}
-	res = assessor.get(base + "/holders/" + h.String() + "/passport/print")
-	if res.status != http.StatusOK || !strings.Contains(res.body, "cp-print") || strings.Contains(res.body, "Record a step") {
-		t.Errorf("print view: %d", res.status)
+	res = assessor.Get(base + "/holders/" + h.String() + "/passport/print")
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, "cp-print") || strings.Contains(res.Body, "Record a step") {
+		t.Errorf("print view: %d", res.Status)
 	}
 
 	// A trainer sees only the steps their role allows.
-	trainer := s.browser(t, w.trainer)
-	res = trainer.get(base + "/records/" + todo.String())
-	if res.status != http.StatusOK || strings.Contains(res.body, `value="sign_off"`) || !strings.Contains(res.body, `value="practice"`) {
-		t.Errorf("trainer's record page: %d, sign-off offered or practice missing", res.status)
+	trainer := s.Client(t, w.trainer)
+	res = trainer.Get(base + "/records/" + todo.String())
+	if res.Status != http.StatusOK || strings.Contains(res.Body, `value="sign_off"`) || !strings.Contains(res.Body, `value="practice"`) {
+		t.Errorf("trainer's record page: %d, sign-off offered or practice missing", res.Status)
 	}
 	// The trainer's sign-off is refused with the reason in the summary.
-	res = trainer.post(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"sign_off"}, "setting": {"Ward 7"}})
-	if res.status != http.StatusForbidden || !strings.Contains(res.body, "nhsuk-error-summary") ||
-		!strings.Contains(res.body, "You do not have permission to sign off") || !strings.Contains(res.body, `value="Ward 7"`) {
-		t.Errorf("refused sign-off: %d %s", res.status, res.body)
+	res = trainer.PostForm(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"sign_off"}, "setting": {"Ward 7"}})
+	if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "nhsuk-error-summary") ||
+		!strings.Contains(res.Body, "You do not have permission to sign off") || !strings.Contains(res.Body, `value="Ward 7"`) {
+		t.Errorf("refused sign-off: %d %s", res.Status, res.Body)
 	}
 	// A conflict names the state.
-	res = assessor.post(base+"/records/"+done.String()+"/transitions", url.Values{"action": {"sign_off"}, "from": {"passport"}})
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "This competency is competent and current; it cannot be signed off") {
-		t.Errorf("conflict: %d", res.status)
+	res = assessor.PostForm(base+"/records/"+done.String()+"/transitions", url.Values{"action": {"sign_off"}, "from": {"passport"}})
+	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "This competency is competent and current; it cannot be signed off") {
+		t.Errorf("conflict: %d", res.Status)
 	}
 	// A sign-off by the current assessor succeeds and returns to the passport.
-	res = assessor.post(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"sign_off"}, "setting": {"Ward 3B"}, "from": {"passport"}})
-	if res.status != http.StatusSeeOther || res.location != base+"/holders/"+h.String()+"/passport" {
-		t.Fatalf("sign-off: %d to %q: %s", res.status, res.location, res.body)
+	res = assessor.PostForm(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"sign_off"}, "setting": {"Ward 3B"}, "from": {"passport"}})
+	if res.Status != http.StatusSeeOther || res.Location != base+"/holders/"+h.String()+"/passport" {
+		t.Fatalf("sign-off: %d to %q: %s", res.Status, res.Location, res.Body)
 	}
 	if st := w.stored(w.tn, todo); st.State != "competent" || st.AssessorName != "Ada Assessor" {
 		t.Errorf("after the sign-off: %+v", st)
 	}
-	res = assessor.get(base + "/records/" + todo.String())
-	if !strings.Contains(res.body, "Recorded: Assessed competent: sign off") || !strings.Contains(res.body, "Ada Assessor") {
+	res = assessor.Get(base + "/records/" + todo.String())
+	if !strings.Contains(res.Body, "Recorded: Assessed competent: sign off") || !strings.Contains(res.Body, "Ada Assessor") {
 		t.Error("record page lacks the flash or the assessor")
 	}
 
 	// Enrolment with a missing choice keeps the input and explains.
-	res = assessor.post(base+"/holders/"+h.String()+"/records", url.Values{"competency_id": {""}, "setting": {"Ward 9"}})
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Select the competency to enrol in") || !strings.Contains(res.body, `value="Ward 9"`) {
-		t.Errorf("enrol without a competency: %d", res.status)
+	res = assessor.PostForm(base+"/holders/"+h.String()+"/records", url.Values{"competency_id": {""}, "setting": {"Ward 9"}})
+	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Select the competency to enrol in") || !strings.Contains(res.Body, `value="Ward 9"`) {
+		t.Errorf("enrol without a competency: %d", res.Status)
 	}
-	res = assessor.post(base+"/holders/"+h.String()+"/records", url.Values{"competency_id": {w.comp["PCC-A02"].String()}, "setting": {"Ward 9"}})
-	if res.status != http.StatusSeeOther {
-		t.Errorf("enrol: %d %s", res.status, res.body)
+	res = assessor.PostForm(base+"/holders/"+h.String()+"/records", url.Values{"competency_id": {w.comp["PCC-A02"].String()}, "setting": {"Ward 9"}})
+	if res.Status != http.StatusSeeOther {
+		t.Errorf("enrol: %d %s", res.Status, res.Body)
 	}
-	if n := w.count(w.tn, "competency_records", "holder_id = ? AND competency_id = ?", h, w.comp["PCC-A02"]); n != 1 {
+	if n := w.Rows(w.tn, "competency_records", "holder_id = ? AND competency_id = ?", h, w.comp["PCC-A02"]); n != 1 {
 		t.Errorf("%d records after enrolling", n)
 	}
 
 	// Ward staff may read the passport but see no forms, and may not post.
-	viewer := s.browser(t, w.viewer)
-	res = viewer.get(base + "/holders/" + h.String() + "/passport")
-	if res.status != http.StatusOK || strings.Contains(res.body, "Record a step") || strings.Contains(res.body, "Enrol in a competency") {
-		t.Errorf("ward staff passport: %d, or forms shown", res.status)
+	viewer := s.Client(t, w.viewer)
+	res = viewer.Get(base + "/holders/" + h.String() + "/passport")
+	if res.Status != http.StatusOK || strings.Contains(res.Body, "Record a step") || strings.Contains(res.Body, "Enrol in a competency") {
+		t.Errorf("ward staff passport: %d, or forms shown", res.Status)
 	}
-	if res := viewer.post(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"revoke"}, "reason": {"x"}}); res.status != http.StatusForbidden {
-		t.Errorf("ward staff transition: %d", res.status)
+	if res := viewer.PostForm(base+"/records/"+todo.String()+"/transitions", url.Values{"action": {"revoke"}, "reason": {"x"}}); res.Status != http.StatusForbidden {
+		t.Errorf("ward staff transition: %d", res.Status)
 	}
-	if res := viewer.get(base + "/records/" + uuid.Must(uuid.NewV7()).String()); res.status != http.StatusNotFound {
-		t.Errorf("unknown record: %d", res.status)
+	if res := viewer.Get(base + "/records/" + uuid.Must(uuid.NewV7()).String()); res.Status != http.StatusNotFound {
+		t.Errorf("unknown record: %d", res.Status)
 	}
-	if res := viewer.get(base + "/records/not-a-uuid"); res.status != http.StatusNotFound {
-		t.Errorf("malformed record id: %d", res.status)
+	if res := viewer.Get(base + "/records/not-a-uuid"); res.Status != http.StatusNotFound {
+		t.Errorf("malformed record id: %d", res.Status)
 	}
 }
 
@@ -230,38 +131,38 @@ func TestCaredForPagesSetPrescriptions(t *testing.T) {
 	w := newWorld(t, record.Config{})
 	s := newServer(t, w)
 	base := "/t/" + w.tn.Slug
-	b := s.browser(t, w.assessor)
-	res := b.get(base + "/cared-for")
-	if res.status != http.StatusOK || !strings.Contains(res.body, "Add a person cared for") {
-		t.Fatalf("list: %d", res.status)
+	b := s.Client(t, w.assessor)
+	res := b.Get(base + "/cared-for")
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, "Add a person cared for") {
+		t.Fatalf("list: %d", res.Status)
 	}
-	res = b.post(base+"/cared-for", url.Values{"given_name": {"Mia"}, "family_name": {""}, "dob_day": {"31"}, "dob_month": {"2"}, "dob_year": {"2019"}})
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Date of birth must be a real date") || !strings.Contains(res.body, `value="Mia"`) {
-		t.Errorf("invalid cared-for: %d", res.status)
+	res = b.PostForm(base+"/cared-for", url.Values{"given_name": {"Mia"}, "family_name": {""}, "dob_day": {"31"}, "dob_month": {"2"}, "dob_year": {"2019"}})
+	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Date of birth must be a real date") || !strings.Contains(res.Body, `value="Mia"`) {
+		t.Errorf("invalid cared-for: %d", res.Status)
 	}
-	res = b.post(base+"/cared-for", url.Values{"given_name": {"Mia"}, "family_name": {"Child"}, "dob_day": {"27"}, "dob_month": {"3"}, "dob_year": {"2019"}})
-	if res.status != http.StatusSeeOther || !strings.HasPrefix(res.location, base+"/cared-for/") {
-		t.Fatalf("create: %d %s", res.status, res.body)
+	res = b.PostForm(base+"/cared-for", url.Values{"given_name": {"Mia"}, "family_name": {"Child"}, "dob_day": {"27"}, "dob_month": {"3"}, "dob_year": {"2019"}})
+	if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, base+"/cared-for/") {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
 	}
-	page := res.location
-	res = b.get(page)
-	if res.status != http.StatusOK || !strings.Contains(res.body, "27 March 2019") || !strings.Contains(res.body, "PCC-02 Title of PCC-02") {
-		t.Fatalf("cared-for page: %d", res.status)
+	page := res.Location
+	res = b.Get(page)
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, "27 March 2019") || !strings.Contains(res.Body, "PCC-02 Title of PCC-02") {
+		t.Fatalf("cared-for page: %d", res.Status)
 	}
-	res = b.get(page + "?competency=" + w.comp["PCC-02"].String())
-	if !strings.Contains(res.body, `name="param:tube size"`) {
+	res = b.Get(page + "?competency=" + w.comp["PCC-02"].String())
+	if !strings.Contains(res.Body, `name="param:tube size"`) {
 		t.Fatal("no parameter fields for PCC-02")
 	}
-	res = b.post(page+"/prescriptions", url.Values{"competency_id": {w.comp["PCC-02"].String()}, "param:tube size": {"3.5"}, "param:suction depth": {""}})
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "Enter the suction depth") || !strings.Contains(res.body, `value="3.5"`) {
-		t.Errorf("missing parameter: %d", res.status)
+	res = b.PostForm(page+"/prescriptions", url.Values{"competency_id": {w.comp["PCC-02"].String()}, "param:tube size": {"3.5"}, "param:suction depth": {""}})
+	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, "Enter the suction depth") || !strings.Contains(res.Body, `value="3.5"`) {
+		t.Errorf("missing parameter: %d", res.Status)
 	}
-	res = b.post(page+"/prescriptions", url.Values{"competency_id": {w.comp["PCC-02"].String()}, "param:tube size": {"3.5"}, "param:suction depth": {"8 cm"}})
-	if res.status != http.StatusSeeOther {
-		t.Fatalf("set prescription: %d %s", res.status, res.body)
+	res = b.PostForm(page+"/prescriptions", url.Values{"competency_id": {w.comp["PCC-02"].String()}, "param:tube size": {"3.5"}, "param:suction depth": {"8 cm"}})
+	if res.Status != http.StatusSeeOther {
+		t.Fatalf("set prescription: %d %s", res.Status, res.Body)
 	}
-	res = b.get(page)
-	if !strings.Contains(res.body, "Prescription saved as version 1") || !strings.Contains(res.body, "8 cm") {
+	res = b.Get(page)
+	if !strings.Contains(res.Body, "Prescription saved as version 1") || !strings.Contains(res.Body, "8 cm") {
 		t.Error("prescription not shown")
 	}
 }
@@ -273,49 +174,49 @@ func TestJSONAPI(t *testing.T) {
 	s := newServer(t, w)
 	api := "/api/v1/t/" + w.tn.Slug
 	h := w.learner("Jay Json")
-	b := s.browser(t, w.assessor)
-	b.get("/t/" + w.tn.Slug + "/cared-for") // picks up a CSRF token
+	b := s.Client(t, w.assessor)
+	b.Get("/t/" + w.tn.Slug + "/cared-for") // picks up a CSRF token
 
-	res := b.postJSON(api+"/cared-for", map[string]string{"given_name": "Mo", "family_name": "Child", "date_of_birth": "2020-02-29"})
-	if res.status != http.StatusCreated {
-		t.Fatalf("create cared-for: %d %s", res.status, res.body)
+	res := b.JSON(http.MethodPost, api+"/cared-for", map[string]string{"given_name": "Mo", "family_name": "Child", "date_of_birth": "2020-02-29"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create cared-for: %d %s", res.Status, res.Body)
 	}
 	var cf struct {
 		ID uuid.UUID `json:"id"`
 	}
-	_ = json.Unmarshal([]byte(res.body), &cf)
-	res = b.postJSON(api+"/cared-for/"+cf.ID.String()+"/prescriptions", map[string]any{"competency_id": w.comp["PCC-02"],
+	_ = json.Unmarshal([]byte(res.Body), &cf)
+	res = b.JSON(http.MethodPost, api+"/cared-for/"+cf.ID.String()+"/prescriptions", map[string]any{"competency_id": w.comp["PCC-02"],
 		"parameters": map[string]string{"tube size": "3.5", "suction depth": "8 cm"}})
-	if res.status != http.StatusCreated || !strings.Contains(res.body, `"version":1`) {
-		t.Fatalf("prescription: %d %s", res.status, res.body)
+	if res.Status != http.StatusCreated || !strings.Contains(res.Body, `"version":1`) {
+		t.Fatalf("prescription: %d %s", res.Status, res.Body)
 	}
-	res = b.postJSON(api+"/holders/"+h.String()+"/records", map[string]any{"competency_id": w.comp["PCC-02"], "cared_for_id": cf.ID, "setting": "home"})
-	if res.status != http.StatusCreated {
-		t.Fatalf("enrol: %d %s", res.status, res.body)
+	res = b.JSON(http.MethodPost, api+"/holders/"+h.String()+"/records", map[string]any{"competency_id": w.comp["PCC-02"], "cared_for_id": cf.ID, "setting": "home"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("enrol: %d %s", res.Status, res.Body)
 	}
 	var r struct {
 		ID    uuid.UUID `json:"id"`
 		State string    `json:"state"`
 	}
-	_ = json.Unmarshal([]byte(res.body), &r)
+	_ = json.Unmarshal([]byte(res.Body), &r)
 	for _, a := range []string{"attend", "practice", "sign_off"} {
-		res = b.postJSON(api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": a, "setting": "home", "evidence_ref": "EV"})
-		if res.status != http.StatusOK {
-			t.Fatalf("%s: %d %s", a, res.status, res.body)
+		res = b.JSON(http.MethodPost, api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": a, "setting": "home", "evidence_ref": "EV"})
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", a, res.Status, res.Body)
 		}
 	}
-	res = b.postJSON(api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": "sign_off"})
-	if res.status != http.StatusConflict || !strings.Contains(res.body, "This competency is competent and current; it cannot be signed off") {
-		t.Errorf("conflict as JSON: %d %s", res.status, res.body)
+	res = b.JSON(http.MethodPost, api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": "sign_off"})
+	if res.Status != http.StatusConflict || !strings.Contains(res.Body, "This competency is competent and current; it cannot be signed off") {
+		t.Errorf("conflict as JSON: %d %s", res.Status, res.Body)
 	}
-	res = b.postJSON(api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": "revoke"})
-	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, `"field":"reason"`) {
-		t.Errorf("missing reason as JSON: %d %s", res.status, res.body)
+	res = b.JSON(http.MethodPost, api+"/records/"+r.ID.String()+"/transitions", map[string]string{"action": "revoke"})
+	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.Body, `"field":"reason"`) {
+		t.Errorf("missing reason as JSON: %d %s", res.Status, res.Body)
 	}
 
-	res = b.get(api + "/holders/" + h.String() + "/passport")
-	if res.status != http.StatusOK {
-		t.Fatalf("passport: %d", res.status)
+	res = b.Get(api + "/holders/" + h.String() + "/passport")
+	if res.Status != http.StatusOK {
+		t.Fatalf("passport: %d", res.Status)
 	}
 	var p struct {
 		Holder  struct{ Name string } `json:"holder"`
@@ -335,35 +236,35 @@ func TestJSONAPI(t *testing.T) {
 			} `json:"history"`
 		} `json:"records"`
 	}
-	if err := json.Unmarshal([]byte(res.body), &p); err != nil {
+	if err := json.Unmarshal([]byte(res.Body), &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Holder.Name != "Jay Json" || len(p.Records) != 1 {
-		t.Fatalf("passport = %s", res.body)
+		t.Fatalf("passport = %s", res.Body)
 	}
 	got := p.Records[0]
 	if got.State != "competent" || got.AssessorName != "Ada Assessor" || got.PrescriptionVersion != 1 || got.ExpiresAt == "" ||
 		got.Competency.Code != "PCC-02" || got.CaredFor.Name != "Mo Child" || len(got.History) != 4 {
 		t.Errorf("record = %+v", got)
 	}
-	if strings.Contains(res.body, "person_id") {
+	if strings.Contains(res.Body, "person_id") {
 		t.Error("the platform-wide person id leaked into the API")
 	}
-	if res := b.get(api + "/records/" + r.ID.String()); res.status != http.StatusOK || !strings.Contains(res.body, `"holder":{`) {
-		t.Errorf("record: %d", res.status)
+	if res := b.Get(api + "/records/" + r.ID.String()); res.Status != http.StatusOK || !strings.Contains(res.Body, `"holder":{`) {
+		t.Errorf("record: %d", res.Status)
 	}
-	if res := b.get(api + "/cared-for"); res.status != http.StatusOK || !strings.Contains(res.body, `"cared_for":[`) {
-		t.Errorf("cared-for list: %d", res.status)
+	if res := b.Get(api + "/cared-for"); res.Status != http.StatusOK || !strings.Contains(res.Body, `"cared_for":[`) {
+		t.Errorf("cared-for list: %d", res.Status)
 	}
-	if res := b.get(api + "/cared-for/" + cf.ID.String()); res.status != http.StatusOK || !strings.Contains(res.body, `"prescriptions":[`) {
-		t.Errorf("cared-for: %d", res.status)
+	if res := b.Get(api + "/cared-for/" + cf.ID.String()); res.Status != http.StatusOK || !strings.Contains(res.Body, `"prescriptions":[`) {
+		t.Errorf("cared-for: %d", res.Status)
 	}
 
 	// Another tenant's member: A's pages are not found, whether asked at
 	// A's address (not a member) or at their own (no such record).
-	other := w.tenant("riverside", tenants.KindPaediatricTrust)
-	outsider := w.staff(other, "admin@riverside.example", "Rio Admin", "tenant_admin")
-	ob := s.browser(t, outsider)
+	other := w.Tenant("riverside", tenants.KindPaediatricTrust)
+	outsider := w.Staff(other, "admin@riverside.example", "Rio Admin", "tenant_admin")
+	ob := s.Client(t, outsider)
 	for _, path := range []string{
 		api + "/records/" + r.ID.String(),
 		api + "/holders/" + h.String() + "/passport",
@@ -373,13 +274,13 @@ func TestJSONAPI(t *testing.T) {
 		"/t/riverside/records/" + r.ID.String(),
 		"/t/riverside/holders/" + h.String() + "/passport",
 	} {
-		if res := ob.get(path); res.status != http.StatusNotFound {
-			t.Errorf("GET %s by another tenant: %d", path, res.status)
+		if res := ob.Get(path); res.Status != http.StatusNotFound {
+			t.Errorf("GET %s by another tenant: %d", path, res.Status)
 		}
 	}
-	ob.get("/t/riverside/cared-for")
-	if res := ob.postJSON("/api/v1/t/riverside/records/"+r.ID.String()+"/transitions", map[string]string{"action": "revoke", "reason": "x"}); res.status != http.StatusNotFound {
-		t.Errorf("transition by another tenant: %d %s", res.status, res.body)
+	ob.Get("/t/riverside/cared-for")
+	if res := ob.JSON(http.MethodPost, "/api/v1/t/riverside/records/"+r.ID.String()+"/transitions", map[string]string{"action": "revoke", "reason": "x"}); res.Status != http.StatusNotFound {
+		t.Errorf("transition by another tenant: %d %s", res.Status, res.Body)
 	}
 	if st := w.stored(w.tn, r.ID); st.State != "competent" {
 		t.Errorf("A's record is %s", st.State)

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/tenants"
 )
@@ -34,19 +35,19 @@ type world struct {
 func newWorld(t *testing.T, cfg record.Config) *world {
 	t.Helper()
 	w := &world{fixture: newFixture(t, cfg)}
-	w.tn = w.tenant("wrenford", tenants.KindPaediatricTrust)
-	w.comp = w.catalogue(w.tn, "pcc",
-		spec{code: "PCC-01", practices: 2},
-		spec{code: "PCC-02", specific: "person", params: []string{"tube size", "suction depth"}, practices: 1},
-		spec{code: "PCC-03", practices: 0, months: 1},
-		spec{code: "PCC-A01", kind: "assessor", months: 24, covers: []string{"PCC-01", "PCC-02", "PCC-03"}},
-		spec{code: "PCC-A02", kind: "assessor", months: 24, covers: []string{"PCC-99"}},
+	w.tn = w.Tenant("wrenford", tenants.KindPaediatricTrust)
+	w.comp = w.Catalogue(w.tn, "pcc",
+		moduletest.Competency{Code: "PCC-01", Practices: 2},
+		moduletest.Competency{Code: "PCC-02", Specificity: "person", Params: []string{"tube size", "suction depth"}, Practices: 1},
+		moduletest.Competency{Code: "PCC-03", Practices: 0, Months: 1},
+		moduletest.Competency{Code: "PCC-A01", Kind: "assessor", Months: 24, Covers: []string{"PCC-01", "PCC-02", "PCC-03"}},
+		moduletest.Competency{Code: "PCC-A02", Kind: "assessor", Months: 24, Covers: []string{"PCC-99"}},
 	)
 	recent := start.AddDate(0, 0, -30)
 	assessorOf := func(email, name, code string, r rec) (uuid.UUID, uuid.UUID) {
-		acct := w.staff(w.tn, email, name, "assessor")
+		acct := w.Staff(w.tn, email, name, "assessor")
 		given, family, _ := strings.Cut(name, " ")
-		h := w.holder(w.tn, given, family, acct)
+		h := w.Holder(w.tn, given, family, acct)
 		if code != "" {
 			w.insertRecord(w.tn, h, w.comp[code], r)
 		}
@@ -59,17 +60,17 @@ func newWorld(t *testing.T, cfg record.Config) *world {
 	w.expired, _ = assessorOf("eli@wrenford.example", "Eli Lapsed", "PCC-A01", rec{state: record.Competent, signedOff: &old})
 	w.suspended, _ = assessorOf("sam@wrenford.example", "Sam Stopped", "PCC-A01", rec{state: record.Suspended, signedOff: &recent})
 	w.notAssessor, _ = assessorOf("omar@wrenford.example", "Omar Skilled", "PCC-01", rec{state: record.Competent, signedOff: &recent})
-	w.unlinked = w.staff(w.tn, "una@wrenford.example", "Una Unlinked", "assessor")
-	w.trainer = w.staff(w.tn, "tom@wrenford.example", "Tom Trainer", "trainer")
-	w.viewer = w.staff(w.tn, "wes@wrenford.example", "Wes Ward", "ward_staff")
+	w.unlinked = w.Staff(w.tn, "una@wrenford.example", "Una Unlinked", "assessor")
+	w.trainer = w.Staff(w.tn, "tom@wrenford.example", "Tom Trainer", "trainer")
+	w.viewer = w.Staff(w.tn, "wes@wrenford.example", "Wes Ward", "ward_staff")
 	return w
 }
 
 // learner is a new holder to enrol.
 func (w *world) learner(name string) uuid.UUID {
-	w.t.Helper()
+	w.T.Helper()
 	given, family, _ := strings.Cut(name, " ")
-	return w.holder(w.tn, given, family, uuid.Nil)
+	return w.Holder(w.tn, given, family, uuid.Nil)
 }
 
 // setups puts a PCC-01 record in each displayed state (two practices done,
@@ -123,7 +124,7 @@ func TestEveryActionFromEveryStateFollowsTheTable(t *testing.T) {
 				h := w.learner("Lee Learner" + string(rune('A'+n%26)))
 				id := w.insertRecord(w.tn, h, w.comp["PCC-01"], setup)
 				before := w.stored(w.tn, id)
-				events := w.count(w.tn, "record_events", "record_id = ?", id)
+				events := w.Rows(w.tn, "record_events", "record_id = ?", id)
 				got, err := w.svc.Transition(as(w.tn, w.assessor), id, record.TransitionInput{
 					Action: action, Setting: "Ward 3B", Notes: "observed", EvidenceRef: "EV-1", Reason: "a reason"})
 				if !want {
@@ -136,7 +137,7 @@ func TestEveryActionFromEveryStateFollowsTheTable(t *testing.T) {
 					if after := w.stored(w.tn, id); after.String() != before.String() {
 						t.Errorf("refused step changed the record: %+v -> %+v", before, after)
 					}
-					if got := w.count(w.tn, "record_events", "record_id = ?", id); got != events {
+					if got := w.Rows(w.tn, "record_events", "record_id = ?", id); got != events {
 						t.Errorf("refused step wrote history: %d -> %d events", events, got)
 					}
 					return
@@ -157,7 +158,7 @@ func TestEveryActionFromEveryStateFollowsTheTable(t *testing.T) {
 				if tr.SignOff && (after.SignedOffAt == nil || !after.SignedOffAt.Equal(start) || after.AssessorName != "Ada Assessor" || after.ReassessmentRequired) {
 					t.Errorf("sign-off stored %+v", after)
 				}
-				if got := w.count(w.tn, "record_events", "record_id = ? AND from_state = ? AND to_state = ? AND setting = 'Ward 3B' AND evidence_ref = 'EV-1'",
+				if got := w.Rows(w.tn, "record_events", "record_id = ? AND from_state = ? AND to_state = ? AND setting = 'Ward 3B' AND evidence_ref = 'EV-1'",
 					id, before.State, string(tr.To)); got != 1 {
 					t.Errorf("%d history entries for the step, want 1", got)
 				}
@@ -218,11 +219,11 @@ func TestRolesDecideWhoMayTakeEachStep(t *testing.T) {
 // no successful audit event.
 func TestSignOffNeedsACurrentAssessorCoveringTheCompetency(t *testing.T) {
 	w := newWorld(t, record.Config{})
-	other := w.tenant("meadowbank", tenants.KindCareHome)
-	otherComp := w.catalogue(other, "chs", spec{code: "PCC-A01", kind: "assessor", months: 24, covers: []string{"PCC-01"}})
+	other := w.Tenant("meadowbank", tenants.KindCareHome)
+	otherComp := w.Catalogue(other, "chs", moduletest.Competency{Code: "PCC-A01", Kind: "assessor", Months: 24, Covers: []string{"PCC-01"}})
 	// Assesses in another tenant only: a member here, but not a holder here.
-	elsewhere := w.staff(w.tn, "ola@elsewhere.example", "Ola Elsewhere", "assessor")
-	oh := w.holder(other, "Ola", "Elsewhere", elsewhere)
+	elsewhere := w.Staff(w.tn, "ola@elsewhere.example", "Ola Elsewhere", "assessor")
+	oh := w.Holder(other, "Ola", "Elsewhere", elsewhere)
 	recent := start.AddDate(0, 0, -30)
 	w.insertRecord(other, oh, otherComp["PCC-A01"], rec{state: record.Competent, signedOff: &recent})
 	// A current assessor enrolled in PCC-01 themselves.
@@ -269,11 +270,11 @@ func TestSignOffNeedsACurrentAssessorCoveringTheCompetency(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			id := c.record()
 			if !c.clock.IsZero() {
-				w.clock.set(c.clock)
-				t.Cleanup(func() { w.clock.set(start) })
+				w.clock.Set(c.clock)
+				t.Cleanup(func() { w.clock.Set(start) })
 			}
 			before := w.stored(w.tn, id)
-			events := w.count(w.tn, "record_events", "")
+			events := w.Rows(w.tn, "record_events", "")
 			successes := w.successes(w.tn)
 			got, err := w.svc.Transition(as(w.tn, c.actor), id, record.TransitionInput{Action: record.ActSignOff, Setting: "Ward 3B"})
 			if c.kind == -1 {
@@ -294,14 +295,14 @@ func TestSignOffNeedsACurrentAssessorCoveringTheCompetency(t *testing.T) {
 			if after := w.stored(w.tn, id); after.String() != before.String() {
 				t.Errorf("refused sign-off changed the record: %+v -> %+v", before, after)
 			}
-			if got := w.count(w.tn, "record_events", ""); got != events {
+			if got := w.Rows(w.tn, "record_events", ""); got != events {
 				t.Errorf("refused sign-off wrote history: %d -> %d events", events, got)
 			}
 			if got := w.successes(w.tn); got != successes {
 				t.Errorf("refused sign-off wrote %d successful audit events", got-successes)
 			}
 			if c.kind == errs.Forbidden {
-				evs := w.events(w.tn)
+				evs := w.Events(w.tn)
 				last := evs[len(evs)-1]
 				if last.Action != "record.sign_off" || last.Outcome != "denied" || last.ObjectID != id.String() || last.Detail["reason"] != errs.MessageOf(err) {
 					t.Errorf("last audit event %+v, want the denied sign-off with its reason", last)
@@ -320,10 +321,10 @@ func (w *world) practised(code string, n int) func() uuid.UUID {
 }
 
 func (w *world) caredForWithoutPrescription() uuid.UUID {
-	w.t.Helper()
+	w.T.Helper()
 	cf, err := w.svc.CreateCaredFor(as(w.tn, w.assessor), record.NewCaredFor{GivenName: "Mia", FamilyName: "Child"})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return cf.ID
 }
@@ -372,7 +373,7 @@ func TestFullJourneyFromEnrolmentToSignOff(t *testing.T) {
 		t.Errorf("record = %+v", d.Record)
 	}
 	var actions []string
-	for _, e := range w.events(w.tn) {
+	for _, e := range w.Events(w.tn) {
 		if strings.HasPrefix(e.Action, "record.") && e.ObjectID == r.ID.String() && e.Outcome == "success" {
 			actions = append(actions, e.Action)
 		}
@@ -380,7 +381,7 @@ func TestFullJourneyFromEnrolmentToSignOff(t *testing.T) {
 	if want := "record.enrol record.attend record.practice record.practice record.sign_off"; strings.Join(actions, " ") != want {
 		t.Errorf("audit = %v, want %s", actions, want)
 	}
-	last := w.events(w.tn)
+	last := w.Events(w.tn)
 	if e := last[len(last)-1]; e.Action != "passport.read" || e.ObjectType != "holder" || e.ObjectID != h.String() || e.Detail["record"] != r.ID.String() {
 		t.Errorf("reading the record audited %+v, want passport.read of the holder", e)
 	}
@@ -437,7 +438,7 @@ func TestBadTransitionInputIsRefusedWithFieldErrors(t *testing.T) {
 // without evidence, never oneself, never by a role without tenant:write.
 func TestAppointmentConfersOnlyAssessorAndTrainerCompetencies(t *testing.T) {
 	w := newWorld(t, record.Config{})
-	admin := w.staff(w.tn, "ada.admin@wrenford.example", "Ada Admin", "tenant_admin")
+	admin := w.Staff(w.tn, "ada.admin@wrenford.example", "Ada Admin", "tenant_admin")
 	candidate := w.learner("Cal Candidate")
 	assessorRec := w.insertRecord(w.tn, candidate, w.comp["PCC-A01"], rec{state: record.Enrolled})
 	skillRec := w.insertRecord(w.tn, candidate, w.comp["PCC-01"], rec{state: record.Enrolled})
@@ -475,9 +476,9 @@ func TestAppointmentConfersOnlyAssessorAndTrainerCompetencies(t *testing.T) {
 		t.Fatalf("appointed record: %v", got)
 	}
 	// The appointed assessor can now sign off what the competency covers.
-	acct := w.account("cal@wrenford.example", "Cal Candidate")
-	w.member(w.tn, acct, "assessor")
-	w.in(w.tn, func(tx *gorm.DB) error {
+	acct := w.Account("cal@wrenford.example", "Cal Candidate")
+	w.Member(w.tn, acct, "assessor")
+	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE persons SET account_id = ? WHERE id = (SELECT person_id FROM holders WHERE tenant_id = ? AND id = ?)`,
 			acct, w.tn.ID, candidate).Error
 	})

@@ -8,15 +8,16 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/tenants"
 )
 
 func (w *world) prescribe(cf uuid.UUID, values map[string]string) record.Prescription {
-	w.t.Helper()
+	w.T.Helper()
 	p, err := w.svc.SetPrescription(as(w.tn, w.assessor), cf, record.PrescriptionInput{CompetencyID: w.comp["PCC-02"], Parameters: values})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return p
 }
@@ -93,7 +94,7 @@ func TestPrescriptionChangeMarksSignedOffRecordsForReassessment(t *testing.T) {
 		t.Errorf("prescriptions %+v", detail.Prescriptions)
 	}
 	found := false
-	for _, e := range w.events(w.tn) {
+	for _, e := range w.Events(w.tn) {
 		found = found || (e.Action == "prescription.set" && e.Detail["version"] == "2" && e.Detail["reassessment_marked"] == "1")
 	}
 	if !found {
@@ -129,7 +130,7 @@ func TestPrescriptionParametersMustMatchTheSpecification(t *testing.T) {
 			}
 		})
 	}
-	if n := w.count(w.tn, "prescriptions", ""); n != 0 {
+	if n := w.Rows(w.tn, "prescriptions", ""); n != 0 {
 		t.Errorf("%d prescriptions stored by refused requests", n)
 	}
 	if _, err := w.svc.SetPrescription(as(w.tn, w.viewer), cf, record.PrescriptionInput{CompetencyID: w.comp["PCC-02"],
@@ -145,12 +146,12 @@ func TestEnrolmentRules(t *testing.T) {
 	prescribed := w.caredForWithoutPrescription()
 	w.prescribe(prescribed, map[string]string{"tube size": "3.5", "suction depth": "8 cm"})
 	draft := uuid.Must(uuid.NewV7())
-	w.in(w.tn, func(tx *gorm.DB) error {
+	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO catalogues (tenant_id, id, key, version, title, status) VALUES (?, ?, 'drafty', 1, 'Draft catalogue', 'draft')`,
 			w.tn.ID, draft).Error
 	})
 	draftComp := uuid.Must(uuid.NewV7())
-	w.in(w.tn, func(tx *gorm.DB) error {
+	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO competencies (tenant_id, id, catalogue_id, code, title, kind, description, tier, key_elements,
 			specificity, training_formats, assessment_method, signoff_by, supervised_practices, reassess_months, review_date)
 			VALUES (?, ?, ?, 'DR-01', 'Draft skill', 'skill', 'd', 'core', '[]', 'general', '[]', 'm', '[]', 0, 12, '2027-01-01')`,
@@ -195,7 +196,7 @@ func TestEnrolmentRules(t *testing.T) {
 					t.Errorf("fields %+v, want %s: …%s…", f, c.field, c.contains)
 				}
 			}
-			if n := w.count(w.tn, "competency_records", "holder_id = ?", h); n != 0 {
+			if n := w.Rows(w.tn, "competency_records", "holder_id = ?", h); n != 0 {
 				t.Errorf("a refused enrolment stored %d records", n)
 			}
 		})
@@ -219,10 +220,10 @@ func TestCrossTenantRecordsAreNotFound(t *testing.T) {
 	recent := start.AddDate(0, 0, -5)
 	id := w.insertRecord(w.tn, h, w.comp["PCC-01"], rec{state: record.Competent, practices: 2, signedOff: &recent})
 
-	b := w.tenant("riverside", tenants.KindPaediatricTrust)
-	bAdmin := w.staff(b, "admin@riverside.example", "Bea Admin", "tenant_admin")
-	bAssessor := w.holder(b, "Bea", "Admin", bAdmin)
-	bComp := w.catalogue(b, "pcc", spec{code: "PCC-A01", kind: "assessor", months: 24, covers: []string{"PCC-01"}})
+	b := w.Tenant("riverside", tenants.KindPaediatricTrust)
+	bAdmin := w.Staff(b, "admin@riverside.example", "Bea Admin", "tenant_admin")
+	bAssessor := w.Holder(b, "Bea", "Admin", bAdmin)
+	bComp := w.Catalogue(b, "pcc", moduletest.Competency{Code: "PCC-A01", Kind: "assessor", Months: 24, Covers: []string{"PCC-01"}})
 	w.insertRecord(b, bAssessor, bComp["PCC-A01"], rec{state: record.Competent, signedOff: &recent})
 
 	check := func(t *testing.T) {
@@ -260,10 +261,10 @@ func TestCrossTenantRecordsAreNotFound(t *testing.T) {
 	t.Run("without a share", check)
 
 	var person struct{ PersonID uuid.UUID }
-	w.in(w.tn, func(tx *gorm.DB) error {
+	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT person_id FROM holders WHERE tenant_id = ? AND id = ?`, w.tn.ID, h).Scan(&person).Error
 	})
-	if err := w.db.Gorm.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant_id, granted_via, created_at, expires_at, redeemed_at)
+	if err := w.DB.Gorm.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant_id, granted_via, created_at, expires_at, redeemed_at)
 		VALUES (?, ?, ?, 'holder', now(), now() + interval '30 days', now())`, uuid.Must(uuid.NewV7()), person.PersonID, b.ID).Error; err != nil {
 		t.Fatal(err)
 	}

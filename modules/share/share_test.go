@@ -13,6 +13,7 @@ import (
 
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/holder"
+	"github.com/carepass/carepass/modules/moduletest"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/tenants"
 )
@@ -92,30 +93,34 @@ type passportSetUp struct {
 }
 
 func setUp(f *fixture) passportSetUp {
-	f.t.Helper()
+	f.T.Helper()
 	var s passportSetUp
-	if err := f.db.Gorm.Raw(`SELECT id FROM std_competencies WHERE kind = 'skill' ORDER BY code LIMIT 1`).Row().Scan(&s.stdID); err != nil {
-		f.t.Fatal(err)
+	if err := f.DB.Gorm.Raw(`SELECT id FROM std_competencies WHERE kind = 'skill' ORDER BY code LIMIT 1`).Row().Scan(&s.stdID); err != nil {
+		f.T.Fatal(err)
 	}
-	s.a = f.tenant("trust-a", tenants.KindPaediatricTrust)
-	s.b = f.tenant("home-b", tenants.KindCareHome)
-	s.c = f.tenant("charity-c", tenants.KindCarersCharity)
+	s.a = f.Tenant("trust-a", tenants.KindPaediatricTrust)
+	s.b = f.Tenant("home-b", tenants.KindCareHome)
+	s.c = f.Tenant("charity-c", tenants.KindCarersCharity)
 	s.staffA, s.staffB, s.staffC = f.staff(s.a, "staff@a.example"), f.staff(s.b, "staff@b.example"), f.staff(s.c, "staff@c.example")
-	h := f.enrol(s.a, s.staffA, "Dee", "Brown", "1984-04-04", "dee@example.org")
+	h, err := f.holders.Enrol(as(s.a, s.staffA), holder.Input{GivenName: "Dee", FamilyName: "Brown",
+		DateOfBirth: holder.DateFromISO("1984-04-04"), Email: "dee@example.org", RoleInCare: "parent"}, false)
+	if err != nil {
+		f.T.Fatalf("enrol Dee Brown: %v", err)
+	}
 	s.holderID, s.person = h.ID, h.PersonID
 	mapped := f.competency(s.a, "trust-skills", "SUCTION-01", 12, &s.stdID)
 	other := f.competency(s.a, "trust-more", "OXYGEN-01", 12, nil)
 	s.signedOff = f.clock.Now().AddDate(0, -2, 0)
-	s.competent = f.record(s.a, s.holderID, mapped, "competent", &s.signedOff, "Alex Assessor")
-	s.training = f.record(s.a, s.holderID, other, "training_attended", nil, "")
+	s.competent = f.Record(s.a, s.holderID, mapped, moduletest.Record{State: "competent", SignedOff: &s.signedOff, Assessor: "Alex Assessor", Setting: "Ward 4"})
+	s.training = f.Record(s.a, s.holderID, other, moduletest.Record{State: "training_attended", Setting: "Ward 4"})
 	return s
 }
 
 // visible counts what tenant tn sees of the person's records and holders.
 func (f *fixture) visible(tn tenants.Tenant, staff, person uuid.UUID) (records, holders int64) {
-	f.t.Helper()
-	records = f.count(&tn, staff, `SELECT count(*) FROM competency_records WHERE person_id = ?`, person)
-	holders = f.count(&tn, staff, `SELECT count(*) FROM holders WHERE person_id = ?`, person)
+	f.T.Helper()
+	records = f.Count(&tn, staff, `SELECT count(*) FROM competency_records WHERE person_id = ?`, person)
+	holders = f.Count(&tn, staff, `SELECT count(*) FROM holders WHERE person_id = ?`, person)
 	return records, holders
 }
 
@@ -144,13 +149,13 @@ func TestIsolationWithoutWithAndAfterAShare(t *testing.T) {
 	if created.Code == "" || !created.Share.ExpiresAt.Equal(f.clock.Now().Add(30*24*time.Hour)) {
 		t.Fatalf("created %+v", created)
 	}
-	e := f.lastEvent(s.a, "share.create")
+	e := f.LastEvent(s.a, "share.create")
 	if e.ObjectID != created.Share.ID.String() || e.Detail["holder"] != s.holderID.String() || e.Detail["consent_method"] != "in_person" {
 		t.Errorf("share.create audited as %+v", e)
 	}
 	// The code itself is not stored.
 	canonical, _ := share.ParseCode(created.Code)
-	if n := f.count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE position(convert_to(?, 'UTF8') IN code_hash) > 0`, canonical); n != 0 {
+	if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE position(convert_to(?, 'UTF8') IN code_hash) > 0`, canonical); n != 0 {
 		t.Fatal("the share code is stored in the clear")
 	}
 	// Not redeemed yet: still nothing.
@@ -162,14 +167,14 @@ func TestIsolationWithoutWithAndAfterAShare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := f.lastEvent(s.b, "share.redeem"); e.ObjectID != sh.ID.String() {
+	if e := f.LastEvent(s.b, "share.redeem"); e.ObjectID != sh.ID.String() {
 		t.Errorf("redeem audited as %+v", e)
 	}
 	// With a redeemed share B sees the competent record only, and no holder row.
 	if r, h := f.visible(s.b, s.staffB, s.person); r != 1 || h != 0 {
 		t.Fatalf("B sees %d records and %d holders with a share, want 1 and 0", r, h)
 	}
-	if n := f.count(&s.b, s.staffB, `SELECT count(*) FROM competency_records WHERE id = ?`, s.training); n != 0 {
+	if n := f.Count(&s.b, s.staffB, `SELECT count(*) FROM competency_records WHERE id = ?`, s.training); n != 0 {
 		t.Fatal("B sees a record that is not signed off")
 	}
 	// C still sees nothing.
@@ -191,7 +196,7 @@ func TestIsolationWithoutWithAndAfterAShare(t *testing.T) {
 	if p.HolderID != nil {
 		t.Error("B has an enrolment it never made")
 	}
-	if e := f.lastEvent(s.b, "passport.read"); e.ObjectID != sh.ID.String() {
+	if e := f.LastEvent(s.b, "passport.read"); e.ObjectID != sh.ID.String() {
 		t.Errorf("view audited as %+v", e)
 	}
 	// C cannot open B's share.
@@ -225,7 +230,7 @@ func TestIsolationWithoutWithAndAfterAShare(t *testing.T) {
 		t.Fatalf("B sees %d records with a direct grant", r)
 	}
 	// The service's clock passes the expiry ...
-	f.clock.advance(6 * 24 * time.Hour)
+	f.clock.Advance(6 * 24 * time.Hour)
 	if _, err := f.shares.View(as(s.b, s.staffB), direct.Share.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("view after expiry: %v", err)
 	}
@@ -233,7 +238,7 @@ func TestIsolationWithoutWithAndAfterAShare(t *testing.T) {
 		t.Errorf("received after expiry: %+v %v", list, err)
 	}
 	// ... and so does the database's, for row-level security.
-	if err := f.scoped.Platform(self(uuid.Nil), func(tx *gorm.DB) error {
+	if err := f.Scoped.Platform(self(uuid.Nil), func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE passport_shares SET expires_at = now() - interval '1 minute' WHERE id = ?`, direct.Share.ID).Error
 	}); err != nil {
 		t.Fatal(err)
@@ -260,7 +265,7 @@ func TestTenantShareNeedsConsentAndValidGrant(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Errorf("fields %v, want %s (%v)", got, want, err)
 	}
-	if n := f.count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares`); n != 0 {
+	if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares`); n != 0 {
 		t.Fatalf("%d shares stored after invalid input", n)
 	}
 	if _, err := f.shares.CreateForHolder(as(s.a, s.staffA), uuid.Must(uuid.NewV7()), share.Grant{To: share.ToCode}, consent()); !errs.Is(err, errs.NotFound) {
@@ -298,7 +303,7 @@ func TestRedeemRefusesEndedCodesAndStoresNothing(t *testing.T) {
 	}
 	untouched := func(id uuid.UUID) {
 		t.Helper()
-		if n := f.count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE id = ? AND redeemed_at IS NULL AND grantee_tenant_id IS NULL`, id); n != 1 {
+		if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE id = ? AND redeemed_at IS NULL AND grantee_tenant_id IS NULL`, id); n != 1 {
 			t.Errorf("share %s changed by a refused redemption", id)
 		}
 	}
@@ -323,7 +328,7 @@ func TestRedeemRefusesEndedCodesAndStoresNothing(t *testing.T) {
 	untouched(revoked.Share.ID)
 
 	expiring := newCode(1)
-	f.clock.advance(25 * time.Hour)
+	f.clock.Advance(25 * time.Hour)
 	_, err = f.shares.Redeem(ctxB, expiring.Code)
 	if got, want := message(err), fmt.Sprintf(share.MsgCodeExpired, expiring.Share.ExpiresAt.In(london).Format("2 January 2006")); got != want {
 		t.Errorf("expired code: %q", got)
@@ -355,7 +360,7 @@ func TestRedeemRefusesEndedCodesAndStoresNothing(t *testing.T) {
 	if r, _ := f.visible(s.c, s.staffC, s.person); r != 0 {
 		t.Error("C sees records after a refused redemption")
 	}
-	for _, e := range f.events(s.b) {
+	for _, e := range f.Events(s.b) {
 		if e.Action == "share.redeem" && e.ObjectID != live.Share.ID.String() {
 			t.Errorf("a refused redemption was recorded: %+v", e)
 		}
@@ -386,7 +391,7 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 	if !errs.Is(err, errs.Invalid) {
 		t.Fatalf("recognise without details: %v", err)
 	}
-	if n := f.count(&s.b, s.staffB, `SELECT count(*) FROM holders WHERE tenant_id = ?`, s.b.ID); n != 0 {
+	if n := f.Count(&s.b, s.staffB, `SELECT count(*) FROM holders WHERE tenant_id = ?`, s.b.ID); n != 0 {
 		t.Fatalf("%d holders stored after a refused recognition", n)
 	}
 	// A competency that is not B's own mapped one is refused.
@@ -411,7 +416,7 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 		PersonID, HolderID  uuid.UUID
 		RecognisedFrom      []byte
 	}
-	if err := f.scoped.Tx(ctxB, func(tx *gorm.DB) error {
+	if err := f.Scoped.Tx(ctxB, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT state, assessor_name, signed_off_at, person_id, holder_id, recognised_from
 			FROM competency_records WHERE tenant_id = ? AND id = ?`, s.b.ID, recID).Row().
 			Scan(&rec.State, &rec.AssessorName, &rec.SignedOffAt, &rec.PersonID, &rec.HolderID, &rec.RecognisedFrom)
@@ -431,15 +436,15 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 		t.Errorf("recognised_from: %v", from)
 	}
 	// B's new holder is the same person, with only what B's staff typed.
-	if n := f.count(&s.b, s.staffB, `SELECT count(*) FROM holders WHERE tenant_id = ? AND id = ? AND person_id = ? AND email = ''`,
+	if n := f.Count(&s.b, s.staffB, `SELECT count(*) FROM holders WHERE tenant_id = ? AND id = ? AND person_id = ? AND email = ''`,
 		s.b.ID, rec.HolderID, s.person); n != 1 {
 		t.Error("B's holder is not its own enrolment of the person")
 	}
-	if n := f.count(&s.b, s.staffB, `SELECT count(*) FROM record_events WHERE tenant_id = ? AND record_id = ? AND to_state = 'competent'
+	if n := f.Count(&s.b, s.staffB, `SELECT count(*) FROM record_events WHERE tenant_id = ? AND record_id = ? AND to_state = 'competent'
 			AND notes LIKE 'Recognised:%' AND by_account = ?`, s.b.ID, recID, s.staffB); n != 1 {
 		t.Error("no history entry for the recognition")
 	}
-	if e := f.lastEvent(s.b, "record.recognise"); e.ObjectID != recID.String() || e.Detail["share"] != direct.Share.ID.String() {
+	if e := f.LastEvent(s.b, "record.recognise"); e.ObjectID != recID.String() || e.Detail["share"] != direct.Share.ID.String() {
 		t.Errorf("recognition audited as %+v", e)
 	}
 	// Again: already competent here.
@@ -449,7 +454,7 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 
 	// The issuer's record cannot be changed from B.
 	var changed int64
-	if err := f.scoped.Tx(ctxB, func(tx *gorm.DB) error {
+	if err := f.Scoped.Tx(ctxB, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE competency_records SET assessor_name = 'Changed by B', state = 'revoked' WHERE id = ?`, s.competent)
 		changed = res.RowsAffected
 		return res.Error
@@ -460,7 +465,7 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 		t.Fatalf("B changed %d of A's records", changed)
 	}
 	var state, assessor string
-	if err := f.scoped.Tx(as(s.a, s.staffA), func(tx *gorm.DB) error {
+	if err := f.Scoped.Tx(as(s.a, s.staffA), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT state, assessor_name FROM competency_records WHERE tenant_id = ? AND id = ?`, s.a.ID, s.competent).
 			Row().Scan(&state, &assessor)
 	}); err != nil {
@@ -469,12 +474,12 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 	if state != "competent" || assessor != "Alex Assessor" {
 		t.Errorf("A's record changed: %s %s", state, assessor)
 	}
-	if n := f.count(&s.a, s.staffA, `SELECT count(*) FROM competency_records WHERE tenant_id = ?`, s.a.ID); n != 2 {
+	if n := f.Count(&s.a, s.staffA, `SELECT count(*) FROM competency_records WHERE tenant_id = ?`, s.a.ID); n != 2 {
 		t.Errorf("A has %d records", n)
 	}
 
 	// An expired source cannot be recognised, while the share still runs.
-	f.clock.advance(320 * 24 * time.Hour)
+	f.clock.Advance(320 * 24 * time.Hour)
 	_, err = f.shares.Recognise(ctxB, direct.Share.ID, share.Recognition{Record: s.competent, CompetencyID: ownComp})
 	if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.MessageOf(err), "expired on") {
 		t.Errorf("an expired competency: %v", err)
@@ -484,11 +489,11 @@ func TestRecognitionCreatesTheReceiversOwnRecord(t *testing.T) {
 func TestHolderSharesTheirOwnPassport(t *testing.T) {
 	f := newFixture(t)
 	s := setUp(f)
-	dee := f.account("dee@example.org", "Dee Brown")
+	dee := f.Account("dee@example.org", "Dee Brown")
 	if _, err := f.shares.CreateOwn(self(dee), share.Grant{To: share.ToCode}); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("sharing with no passport: %v", err)
 	}
-	if err := f.scoped.Platform(self(dee), func(tx *gorm.DB) error {
+	if err := f.Scoped.Platform(self(dee), func(tx *gorm.DB) error {
 		return tx.Exec(`UPDATE persons SET account_id = ? WHERE id = ?`, dee, s.person).Error
 	}); err != nil {
 		t.Fatal(err)
@@ -512,7 +517,7 @@ func TestHolderSharesTheirOwnPassport(t *testing.T) {
 	if hs, _ := f.shares.OfHolder(as(s.a, s.staffA), s.holderID); len(hs.Shares) != 0 {
 		t.Errorf("A sees the holder's own shares: %+v", hs.Shares)
 	}
-	stranger := f.account("x@example.org", "X")
+	stranger := f.Account("x@example.org", "X")
 	if err := f.shares.RevokeOwn(self(stranger), created.Share.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("a stranger revokes the share: %v", err)
 	}
@@ -523,7 +528,7 @@ func TestHolderSharesTheirOwnPassport(t *testing.T) {
 		t.Fatalf("C sees %d records after the holder withdrew", r)
 	}
 	var action string
-	if err := f.scoped.Platform(self(dee), func(tx *gorm.DB) error {
+	if err := f.Scoped.Platform(self(dee), func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT action FROM platform_audit_events WHERE object_id = ? ORDER BY seq DESC LIMIT 1`, created.Share.ID.String()).
 			Row().Scan(&action)
 	}); err != nil || action != "share.revoke" {
