@@ -76,7 +76,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.shares = share.NewService(a.db, a.tenants, a.holders, a.audit, now)
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
 	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
-		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now})
+		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	return a, nil
 }
 

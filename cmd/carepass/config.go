@@ -26,6 +26,7 @@ type config struct {
 	BodyLimit       int
 	TrustedProxies  []string // addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed
 	PolicyCacheSize int
+	DueWindowDays   int // how long before expiry a competency shows as due for update
 	Bench           bool
 	LogLevel        string
 	DemoPassword    string
@@ -96,6 +97,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.DBMaxConns = int32(intVar("DB_MAX_CONNS", 20))
 	c.BodyLimit = intVar("BODY_LIMIT_BYTES", 1<<20)
 	c.PolicyCacheSize = intVar("POLICY_CACHE_SIZE", 2048)
+	c.DueWindowDays = intVar("DUE_WINDOW_DAYS", 60)
 	c.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", 30*time.Minute)
 	c.SessionAbsolute = durVar("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)
 	c.SecureCookies = getenv("SECURE_COOKIES") != "false"

@@ -472,7 +472,7 @@ func TestAppointmentConfersOnlyAssessorAndTrainerCompetencies(t *testing.T) {
 		t.Fatalf("appointment: %v", err)
 	}
 	got := w.stored(w.tn, assessorRec)
-	if got.State != string(record.Competent) || got.AssessorName != "Appointed by Ada Admin" {
+	if got.State != string(record.Competent) || got.AssessorName != "Ada Admin (appointment)" {
 		t.Fatalf("appointed record: %v", got)
 	}
 	// The appointed assessor can now sign off what the competency covers.

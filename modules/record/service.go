@@ -485,7 +485,7 @@ func (s *Service) transition(ctx context.Context, tx *gorm.DB, st store, t Trans
 		return Record{}, err
 	}
 	if t.Appoint {
-		row.AssessorName = "Appointed by " + name
+		row.AssessorName = name + " (appointment)"
 	}
 	if err := st.updateRecord(row); err != nil {
 		return Record{}, err

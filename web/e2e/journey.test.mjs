@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { expectAccessible, expectReflow, launch, newContext, watchConsole } from './support/browser.mjs';
+import { expectReflow, launch, newContext } from './support/browser.mjs';
+import { escapeRegExp, pageSteps } from './support/pages.mjs';
 import { startServer } from './support/server.mjs';
 
 const PASSWORD = 'carepass-demo-2026';
@@ -21,9 +22,16 @@ describe('carepass in a browser', { concurrency: false }, () => {
   let browser;
   let context;
   let page;
-  let consoleProblems;
   let invitationLink = '';
-  const checked = [];
+  let steps = { checked: [] };
+  // The shared steps of every journey (support/pages.mjs), bound to this page.
+  const navigate = (action) => steps.navigate(action);
+  const visit = (path) => steps.visit(path);
+  const check = (label, response, want) => steps.check(label, response, want);
+  const nav = () => steps.nav();
+  const expectErrorSummary = (label, messages) => steps.expectErrorSummary(label, messages);
+  const signIn = (email, password) => steps.signIn(email, password);
+  const consoleProblems = () => steps.consoleProblems();
 
   before(async () => {
     server = await startServer();
@@ -31,84 +39,16 @@ describe('carepass in a browser', { concurrency: false }, () => {
     context = await newContext(browser, server.baseURL);
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    consoleProblems = watchConsole(page);
+    steps = pageSteps(page, server);
   }, { timeout: 600_000 });
 
   after(async () => {
     await browser?.close();
     await server?.stop();
-    if (checked.length) {
-      console.log(`axe-core found no WCAG 2.2 A/AA violations on ${checked.length} pages:\n  ${checked.join('\n  ')}`);
+    if (steps.checked.length) {
+      console.log(`axe-core found no WCAG 2.2 A/AA violations on ${steps.checked.length} pages:\n  ${steps.checked.join('\n  ')}`);
     }
   });
-
-  /** navigate runs action and resolves with the final response of the page it loads. */
-  async function navigate(action) {
-    const responded = page.waitForEvent('response', (r) => r.request().isNavigationRequest() &&
-      r.frame() === page.mainFrame() && !(r.status() >= 300 && r.status() < 400));
-    const loaded = page.waitForEvent('load');
-    const [response] = await Promise.all([responded, loaded, action()]);
-    return response;
-  }
-
-  const visit = (path) => navigate(() => page.goto(path, { waitUntil: 'commit' }));
-
-  const h1 = () => page.locator('main h1').innerText();
-
-  /**
-   * check asserts what every page must show and runs axe on it: the status,
-   * the h1, the organisation in the header (or none), no script or policy
-   * errors in the console, zero accessibility violations, and no sideways
-   * scrolling on a 320px-wide screen.
-   */
-  async function check(label, response, { status = 200, heading, tenant = null }) {
-    if (response.status() !== status) {
-      const log = response.status() >= 500 ? `\nlast lines of the server's output:\n${await server.logTail()}` : '';
-      assert.fail(`${label}: HTTP status ${response.status()}, expected ${status}${log}`);
-    }
-    assert.equal((await h1()).trim(), heading, `${label}: h1`);
-    assert.equal(await page.locator('main h1').count(), 1, `${label}: exactly one h1`);
-    const banner = page.locator('header[role="banner"]');
-    const tenantName = banner.locator('.cp-header-tenant');
-    if (tenant) {
-      assert.equal((await tenantName.innerText()).trim(), tenant, `${label}: organisation in the header`);
-      assert.match(await page.title(), new RegExp(`${escapeRegExp(tenant)} – Carepass$`), `${label}: title names the organisation`);
-    } else {
-      assert.equal(await tenantName.count(), 0, `${label}: no organisation in the header`);
-    }
-    assert.deepEqual(consoleProblems(), [], `${label}: console`);
-    await expectAccessible(page, label);
-    await expectReflow(page, label);
-    checked.push(`${label} (${new URL(page.url()).pathname})`);
-  }
-
-  /** nav returns the primary navigation's labels and the current one. */
-  async function nav() {
-    const items = page.locator('.nhsuk-header__navigation-list > .nhsuk-header__navigation-item');
-    const labels = (await items.locator('a').allInnerTexts()).map((s) => s.trim());
-    const current = (await page.locator('.nhsuk-header__navigation-list a[aria-current="page"]').allInnerTexts()).map((s) => s.trim());
-    return { labels, current };
-  }
-
-  /** expectErrorSummary checks the error summary: messages, focus and working links. */
-  async function expectErrorSummary(label, messages) {
-    const summary = page.locator('.nhsuk-error-summary');
-    await summary.waitFor();
-    const items = (await summary.locator('.nhsuk-error-summary__list li').allInnerTexts()).map((s) => s.trim());
-    assert.deepEqual(items, messages, `${label}: error summary`);
-    assert.match(await page.title(), /^Error: /, `${label}: title starts with "Error:"`);
-    await page.waitForFunction(() => document.activeElement?.closest('.nhsuk-error-summary'));
-    for (const link of await summary.locator('a').all()) {
-      const target = (await link.getAttribute('href')).replace(/^#/, '');
-      assert.equal(await page.locator(`[id="${target}"]`).count(), 1, `${label}: error link #${target} has a target`);
-    }
-  }
-
-  async function signIn(email, password) {
-    await page.getByLabel('Email address').fill(email);
-    await page.getByLabel('Password', { exact: true }).fill(password);
-    return navigate(() => page.getByRole('button', { name: 'Sign in' }).click());
-  }
 
   test('sign-in page and its errors', async () => {
     let res = await visit('/signin');
@@ -140,7 +80,10 @@ describe('carepass in a browser', { concurrency: false }, () => {
     res = await navigate(() => page.getByRole('link', { name: TRUST }).click());
     assert.equal(new URL(page.url()).pathname, '/t/wrenford-childrens');
     await check('Dashboard', res, { heading: TRUST, tenant: TRUST });
-    assert.deepEqual(await nav(), { labels: ['Dashboard', 'Holders', 'Members', 'Roles', 'Audit'], current: ['Dashboard'] });
+    assert.deepEqual(await nav(), {
+      labels: ['Dashboard', 'Holders', 'Shared passports', 'People cared for', 'Catalogues', 'Members', 'Roles', 'Audit'],
+      current: ['Dashboard'],
+    });
   });
 
   test('tenant pages', async () => {
@@ -150,7 +93,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     let res = await navigate(() => menu.getByRole('link', { name: 'Holders' }).click());
     await check('Holders', res, { heading: 'Holders', tenant: TRUST });
     assert.deepEqual((await nav()).current, ['Holders']);
-    assert.equal(await page.locator('main tbody tr').count(), 3, 'three demo holders');
+    assert.equal(await page.locator('main tbody tr').count(), 4, 'four demo holders (three carers and the assessor)');
 
     await page.getByLabel('Search by name').fill('Okafor');
     res = await navigate(() => page.getByRole('button', { name: 'Search' }).click());
@@ -267,7 +210,8 @@ describe('carepass in a browser', { concurrency: false }, () => {
     await check('Dashboard, after joining', res, { heading: TRUST, tenant: TRUST });
     assert.equal((await page.getByRole('navigation', { name: 'Account' }).innerText()).includes('Nia Ward'), true, 'signed in as the new member');
 
-    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders'], 'ward staff see only what their role allows');
+    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders', 'Shared passports', 'People cared for', 'Catalogues'],
+      'ward staff see only what their role allows');
 
     res = await visit('/t/wrenford-childrens/members');
     await check('Members, refused to ward staff', res, { status: 403, heading: 'You cannot do that', tenant: TRUST });
@@ -310,6 +254,3 @@ describe('carepass in a browser', { concurrency: false }, () => {
   });
 });
 
-function escapeRegExp(s) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
