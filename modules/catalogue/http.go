@@ -1,12 +1,9 @@
 package catalogue
 
 import (
-	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/jsonbody"
 	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
@@ -75,11 +73,9 @@ type handler struct {
 // Messages of the handlers' own errors. A reference that does not parse is
 // answered like one that names nothing.
 const (
-	msgNoCatalogue   = "No catalogue with that reference"
-	msgNoStandard    = "No standard catalogue with that reference"
-	msgNoCompetency  = "No competency with that reference"
-	msgNotJSON       = "The request body is not valid JSON"
-	msgOneJSONObject = "The request body must be one JSON object"
+	msgNoCatalogue  = "No catalogue with that reference"
+	msgNoStandard   = "No standard catalogue with that reference"
+	msgNoCompetency = "No competency with that reference"
 )
 
 // tenantPath returns the path of a page of the request's tenant.
@@ -1137,47 +1133,6 @@ func (h handler) removeCompetency(c *fiber.Ctx) error {
 
 // JSON API.
 
-// decodeJSON decodes the request body, which must be exactly one JSON
-// object with no fields that v does not have. Fiber has already enforced
-// the body limit.
-func decodeJSON(c *fiber.Ctx, v any) error {
-	body := bytes.TrimSpace(c.Body())
-	if len(body) == 0 || body[0] != '{' {
-		return errs.E(errs.Invalid, msgOneJSONObject)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return errs.Validation(errs.FieldError{Field: te.Field, Message: "Expected " + jsonKind(te.Type.Kind().String()) + " for " + te.Field})
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return errs.E(errs.Invalid, "Unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+" in the request body")
-		}
-		return errs.Wrap(errs.Invalid, msgNotJSON, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errs.E(errs.Invalid, msgOneJSONObject)
-	}
-	return nil
-}
-
-// jsonKind names a Go kind as a JSON type.
-func jsonKind(k string) string {
-	switch {
-	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
-		return "a number"
-	case k == "slice" || k == "array":
-		return "an array"
-	case k == "bool":
-		return "true or false"
-	case k == "struct" || k == "map":
-		return "an object"
-	}
-	return "a string"
-}
-
 // specRequest is a competency specification as the API receives it. The
 // review date is "YYYY-MM-DD" (an RFC 3339 time is accepted too).
 type specRequest struct {
@@ -1291,7 +1246,7 @@ func (h handler) created(c *fiber.Ctx, cat Catalogue) error {
 
 func (h handler) apiCreate(c *fiber.Ctx) error {
 	var req createRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	in := NewCatalogue{Key: req.Key, Title: req.Title, Description: req.Description}
@@ -1332,7 +1287,7 @@ func (h handler) apiSaveCompetency(c *fiber.Ctx) error {
 		return err
 	}
 	var req specRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	req.Code = codeParam(c)

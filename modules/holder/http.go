@@ -1,9 +1,7 @@
 package holder
 
 import (
-	"bytes"
 	"embed"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/jsonbody"
 	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
@@ -264,24 +263,6 @@ func (h handler) showJSON(c *fiber.Ctx) error {
 	return c.JSON(hd)
 }
 
-// decodeJSON decodes the request's JSON body into v, refusing other
-// content types and unknown fields. An empty body decodes as {}.
-func decodeJSON(c *fiber.Ctx, v any) error {
-	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
-		return errs.E(errs.Invalid, "Send the request body as JSON, with Content-Type: application/json")
-	}
-	body := bytes.TrimSpace(c.Body())
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errs.Wrap(errs.Invalid, "The request body is not valid JSON for this request", err)
-	}
-	return nil
-}
-
 // isoDate accepts a date (2016-03-31) or a date-time whose date part is used.
 func isoDate(s string) Date {
 	if len(s) > 10 && s[10] == 'T' {
@@ -310,7 +291,7 @@ type matchJSON struct {
 
 func (h handler) createJSON(c *fiber.Ctx) error {
 	var req createRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	dob := Date{}
@@ -351,7 +332,7 @@ func (h handler) updateJSON(c *fiber.Ctx) error {
 		return err
 	}
 	var req updateRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	ch := Changes{GivenName: req.GivenName, FamilyName: req.FamilyName, Email: req.Email, Phone: req.Phone,

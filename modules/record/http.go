@@ -2,7 +2,6 @@ package record
 
 import (
 	"embed"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/jsonbody"
 	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/policy"
 )
@@ -490,14 +490,6 @@ func (h handler) setPrescription(c *fiber.Ctx) error {
 
 // JSON API.
 
-// decode reads a JSON body into v.
-func decode(c *fiber.Ctx, v any) error {
-	if err := json.Unmarshal(c.Body(), v); err != nil {
-		return errs.Wrap(errs.Invalid, "The request body must be a JSON object with the documented fields", err)
-	}
-	return nil
-}
-
 func (h handler) passportJSON(c *fiber.Ctx) error {
 	id, err := idParam(c, msgNoHolder)
 	if err != nil {
@@ -516,7 +508,7 @@ func (h handler) enrolJSON(c *fiber.Ctx) error {
 		return err
 	}
 	var in EnrolInput
-	if err := decode(c, &in); err != nil {
+	if err := jsonbody.Decode(c, &in); err != nil {
 		return err
 	}
 	r, err := h.svc.Enrol(c.UserContext(), id, in)
@@ -544,7 +536,7 @@ func (h handler) transitionJSON(c *fiber.Ctx) error {
 		return err
 	}
 	var in TransitionInput
-	if err := decode(c, &in); err != nil {
+	if err := jsonbody.Decode(c, &in); err != nil {
 		return err
 	}
 	r, err := h.svc.Transition(c.UserContext(), id, in)
@@ -572,7 +564,7 @@ type caredForRequest struct {
 
 func (h handler) createCaredForJSON(c *fiber.Ctx) error {
 	var req caredForRequest
-	if err := decode(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	in := NewCaredFor{GivenName: req.GivenName, FamilyName: req.FamilyName}
@@ -608,7 +600,7 @@ func (h handler) setPrescriptionJSON(c *fiber.Ctx) error {
 		return err
 	}
 	var in PrescriptionInput
-	if err := decode(c, &in); err != nil {
+	if err := jsonbody.Decode(c, &in); err != nil {
 		return err
 	}
 	p, err := h.svc.SetPrescription(c.UserContext(), id, in)

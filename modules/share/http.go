@@ -1,9 +1,7 @@
 package share
 
 import (
-	"bytes"
 	"embed"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carepass/carepass/modules/errs"
+	"github.com/carepass/carepass/modules/jsonbody"
 	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
@@ -446,24 +445,6 @@ func toJSON(sh Share, now time.Time) shareJSON {
 	return out
 }
 
-// decodeJSON decodes the request's JSON body into v, refusing other
-// content types and unknown fields. An empty body decodes as {}.
-func decodeJSON(c *fiber.Ctx, v any) error {
-	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
-		return errs.E(errs.Invalid, "Send the request body as JSON, with Content-Type: application/json")
-	}
-	body := bytes.TrimSpace(c.Body())
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errs.Wrap(errs.Invalid, "The request body is not valid JSON for this request", err)
-	}
-	return nil
-}
-
 func (h handler) holderSharesJSON(c *fiber.Ctx) error {
 	id, err := holderParam(c)
 	if err != nil {
@@ -498,7 +479,7 @@ func (h handler) createForHolderJSON(c *fiber.Ctx) error {
 		return err
 	}
 	var req createRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	out, err := h.svc.CreateForHolder(c.UserContext(), id, Grant{To: req.To, TenantSlug: req.Tenant, Days: req.Days},
@@ -550,7 +531,7 @@ func (h handler) redeemJSON(c *fiber.Ctx) error {
 	var req struct {
 		Code string `json:"code"`
 	}
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	sh, err := h.svc.Redeem(c.UserContext(), req.Code)
@@ -630,7 +611,7 @@ func (h handler) recogniseJSON(c *fiber.Ctx) error {
 			RoleInCare  string `json:"role_in_care"`
 		} `json:"holder"`
 	}
-	if err := decodeJSON(c, &req); err != nil {
+	if err := jsonbody.Decode(c, &req); err != nil {
 		return err
 	}
 	record, err := h.svc.Recognise(c.UserContext(), id, Recognition{Record: req.RecordID, CompetencyID: req.CompetencyID,
