@@ -128,17 +128,24 @@ CREATE TABLE persons (
 
 -- Holders become enrolments of a person.
 ALTER TABLE holders ADD COLUMN person_id uuid REFERENCES persons (id);
+-- Every existing enrolment becomes a person of its own. Row-level security
+-- is forced on the owner too, so each tenant's rows are reached in its scope.
 -- +goose StatementBegin
 DO $$
 DECLARE
+    t record;
     h record;
     p uuid;
 BEGIN
-    FOR h IN SELECT tenant_id, id FROM holders WHERE person_id IS NULL LOOP
-        p := gen_random_uuid();
-        INSERT INTO persons (id) VALUES (p);
-        UPDATE holders SET person_id = p WHERE tenant_id = h.tenant_id AND id = h.id;
+    FOR t IN SELECT id FROM tenants LOOP
+        PERFORM set_config('app.tenant_id', t.id::text, true);
+        FOR h IN SELECT id FROM holders WHERE tenant_id = t.id AND person_id IS NULL LOOP
+            p := gen_random_uuid();
+            INSERT INTO persons (id) VALUES (p);
+            UPDATE holders SET person_id = p WHERE tenant_id = t.id AND id = h.id;
+        END LOOP;
     END LOOP;
+    PERFORM set_config('app.tenant_id', '', true);
 END $$;
 -- +goose StatementEnd
 ALTER TABLE holders ALTER COLUMN person_id SET NOT NULL;

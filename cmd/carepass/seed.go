@@ -152,15 +152,18 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 				return nil, fmt.Errorf("seed %s records: %w", d.slug, err)
 			}
 		}
-		if d.slug == demoTenants[0].slug {
-			if fresh && len(enrolled) > 0 {
-				if err := seedHolderAccount(ctx, a, t, enrolled[0]); err != nil {
-					return nil, fmt.Errorf("seed holder account: %w", err)
-				}
+		if d.slug == demoTenants[0].slug && fresh && len(enrolled) > 0 {
+			if err := seedHolderAccount(ctx, a, t, enrolled[0]); err != nil {
+				return nil, fmt.Errorf("seed holder account: %w", err)
 			}
-			out = append(out, signin{holderEmail, "holder", "Passport holder: Your passport at /me/passport"})
 		}
 		a.policy.Invalidate(t.ID.String())
+	}
+	if err := a.db.Platform(ctx, func(tx *gorm.DB) error {
+		_, err := a.accounts.ByEmail(ctx, tx, holderEmail)
+		return err
+	}); err == nil {
+		out = append(out, signin{holderEmail, "holder", "Passport holder: Your passport at /me/passport"})
 	}
 	// One person in two organisations, to show the tenant switcher.
 	trust, charity := demoTenants[0], demoTenants[3]

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -81,6 +82,34 @@ func New(t testing.TB) *DB {
 	}
 	t.Cleanup(pool.Close)
 	return &DB{Pool: pool, Gorm: gdb, AppURL: app.String(), OwnerURL: ownerInst.String()}
+}
+
+// Empty returns the owner role's URL of a new, empty database (no
+// migrations applied), dropped when t ends: for tests of the migrations
+// themselves, such as upgrading a database that already holds data.
+func Empty(t testing.TB) string {
+	t.Helper()
+	adminURL, ownerURL, _ := urls(t)
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	owner, err := url.Parse(ownerURL)
+	if err != nil {
+		t.Fatalf("testdb: MIGRATION_DATABASE_URL: %v", err)
+	}
+	name := fmt.Sprintf("testdb_empty_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %q OWNER %q`, name, owner.User.Username())); err != nil {
+		t.Fatalf("testdb: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name)); err != nil {
+			t.Errorf("testdb: drop database %s: %v", name, err)
+		}
+	})
+	owner.Path = "/" + name
+	return owner.String()
 }
 
 // urls finds the superuser, owner and app URLs in the environment, or in the
