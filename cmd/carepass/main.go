@@ -17,12 +17,18 @@ import (
 	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for migrations
+
+	"github.com/carepass/carepass/modules/credential/verify"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "carepass:", err)
 			os.Exit(1)
@@ -53,7 +59,22 @@ var commands = []command{
 	{"tenant", "manage tenants: tenant create|suspend|resume", cmdTenant},
 	{"account", "platform operator accounts: account create|set-password", cmdAccount},
 	{"audit", "check audit trails: audit verify --tenant SLUG | --platform", cmdAudit},
+	{"verify", "verify a carer passport QR payload (or a PNG of the QR) offline against a key set and status list", cmdVerify},
 }
+
+// cmdVerify needs no configuration or database: it works offline.
+func cmdVerify(_ context.Context, e *env, args []string) error {
+	if code := verify.Main(args, e.stdin, e.stdout, e.stderr); code != verify.ExitValid {
+		return exitCode(code) // the verifier has already said why
+	}
+	return nil
+}
+
+// exitCode is an error that ends the process with its own status and no
+// further message.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
