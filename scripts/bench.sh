@@ -12,6 +12,7 @@
 #   3. Passport: the record package's Go benchmark of one holder's passport
 #      read (60 competency records, 300 history entries) against a raw
 #      single-row pgx query on the same pool, and their ratio.
+#   4. Offline verification of one carer passport QR payload (Go benchmark).
 #
 # The targets printed at the end are informational: a MISS does not fail the
 # run. The exit status is non-zero only when something failed to run, or when
@@ -398,6 +399,21 @@ fi
 nspassport="$(GO_OUT="$PASSPORT_OUT" ns_op BenchmarkPassportRead)"
 nsfloor="$(GO_OUT="$PASSPORT_OUT" ns_op BenchmarkPgxFloor)"
 
+# --- offline verification ------------------------------------------------------
+
+echo "go test -bench of offline verification (./modules/credential/verify/)..." >&2
+VERIFY_OUT="$WORK/verify.out"
+verify_bench() {
+	cd "$REPO/modules/credential/verify"
+	exec "$WORK/verify.test" -test.run '^$' -test.bench 'VerifyOffline' -test.benchmem \
+		-test.benchtime "$GO_BENCHTIME" -test.count 1
+}
+if ! go test -c -o "$WORK/verify.test" ./modules/credential/verify/ >"$VERIFY_OUT" 2>&1 || ! run_child verify_bench >"$VERIFY_OUT" 2>&1; then
+	cat "$VERIFY_OUT" >&2
+	FAILURES+=("the offline verification benchmark failed (output above)")
+fi
+nsverify="$(GO_OUT="$VERIFY_OUT" ns_op BenchmarkVerifyOffline)"
+
 # --- report -------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -429,6 +445,10 @@ pratio="-"
 [[ -n $nspassport && -n $nsfloor ]] && pratio="$(awk -v a="$nsfloor" -v b="$nspassport" 'BEGIN { printf "%.4f", a / b }')"
 printf '  %-22s %12s  (floor time / read time, as a throughput ratio)\n' "x pgx" "$pratio"
 
+echo
+echo "Offline verification of one carer passport QR (verify.Verify: Base45, zlib, COSE, Ed25519, status list):"
+printf '  %-22s %12s ns/op\n' "verify offline" "${nsverify:--}"
+
 # verdict VALUE OP LIMIT: PASS or MISS (or n/a without a value).
 verdict() {
 	[[ -n $1 && $1 != - ]] || {
@@ -445,6 +465,9 @@ echo
 echo "Targets (benchmarks, not tests; a MISS does not fail the run):"
 printf '  %-58s %7s  %s\n' "tenant-scoped read (/members) >= 0.5x the pgx floor" "$read_ratio" "$(verdict "$read_ratio" '>=' 0.5)"
 printf '  %-58s %7s  %s\n' "decision time at 10,000 tenants <= 1.5x the time at 10" "$dratio" "$(verdict "$dratio" '<=' 1.5)"
+vus="-"
+[[ -n $nsverify ]] && vus="$(awk -v n="$nsverify" 'BEGIN { printf "%.0f", n / 1000 }')"
+printf '  %-58s %7s  %s\n' "offline verification of one QR <= 200 us" "$vus" "$(verdict "$vus" '<=' 200)"
 
 if ((${#FAILURES[@]} > 0)); then
 	echo
