@@ -234,7 +234,7 @@ CREATE INDEX record_events_record ON record_events (tenant_id, record_id, at);
 CREATE TABLE passport_shares (
     id                uuid PRIMARY KEY,
     person_id         uuid NOT NULL REFERENCES persons (id),
-    grantee_tenant_id uuid REFERENCES tenants (id),
+    grantee_tenant uuid REFERENCES tenants (id),
     granted_by        uuid REFERENCES accounts (id),
     granted_via       text NOT NULL CHECK (granted_via IN ('holder', 'tenant')),
     consent_note      text NOT NULL DEFAULT '',
@@ -244,7 +244,7 @@ CREATE TABLE passport_shares (
     redeemed_at       timestamptz,
     revoked_at        timestamptz
 );
-CREATE INDEX passport_shares_grantee ON passport_shares (grantee_tenant_id, person_id);
+CREATE INDEX passport_shares_grantee ON passport_shares (grantee_tenant, person_id);
 
 -- Row-level security on every new tenant-owned table.
 ALTER TABLE catalogues ENABLE ROW LEVEL SECURITY;

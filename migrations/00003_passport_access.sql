@@ -14,7 +14,7 @@ $$;
 -- +goose StatementBegin
 CREATE FUNCTION app_shared_persons() RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
     SELECT person_id FROM passport_shares
-    WHERE grantee_tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+    WHERE grantee_tenant = NULLIF(current_setting('app.tenant_id', true), '')::uuid
       AND revoked_at IS NULL AND redeemed_at IS NOT NULL AND expires_at > now()
 $$;
 -- +goose StatementEnd

@@ -30,9 +30,9 @@ GRANT SELECT, INSERT, UPDATE ON holder_claims TO carepass_app;
 
 -- Platform-wide: the tenant that granted a share on the holder's behalf
 -- (NULL when the holder granted it themselves).
-ALTER TABLE passport_shares ADD COLUMN granting_tenant_id uuid REFERENCES tenants (id);
+ALTER TABLE passport_shares ADD COLUMN granting_tenant uuid REFERENCES tenants (id);
 CREATE INDEX passport_shares_person ON passport_shares (person_id);
-CREATE INDEX passport_shares_granting ON passport_shares (granting_tenant_id, person_id) WHERE granting_tenant_id IS NOT NULL;
+CREATE INDEX passport_shares_granting ON passport_shares (granting_tenant, person_id) WHERE granting_tenant IS NOT NULL;
 
 -- Who viewed my passport: outside any tenant scope, an account may read the
 -- audit events (of any tenant) about its own person's enrolments and about
@@ -53,5 +53,5 @@ DROP POLICY own_passport_views ON audit_events;
 DROP INDEX audit_events_object;
 DROP INDEX passport_shares_granting;
 DROP INDEX passport_shares_person;
-ALTER TABLE passport_shares DROP COLUMN granting_tenant_id;
+ALTER TABLE passport_shares DROP COLUMN granting_tenant;
 DROP TABLE holder_claims;

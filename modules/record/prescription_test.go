@@ -264,7 +264,7 @@ func TestCrossTenantRecordsAreNotFound(t *testing.T) {
 	w.In(w.tn, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT person_id FROM holders WHERE tenant_id = ? AND id = ?`, w.tn.ID, h).Scan(&person).Error
 	})
-	if err := w.DB.Gorm.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant_id, granted_via, created_at, expires_at, redeemed_at)
+	if err := w.DB.Gorm.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant, granted_via, created_at, expires_at, redeemed_at)
 		VALUES (?, ?, ?, 'holder', now(), now() + interval '30 days', now())`, uuid.Must(uuid.NewV7()), person.PersonID, b.ID).Error; err != nil {
 		t.Fatal(err)
 	}

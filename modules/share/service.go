@@ -90,11 +90,11 @@ type Created struct {
 }
 
 // shareColumns reads a share with the names of the tenants it involves.
-const shareColumns = `s.id, s.person_id, s.granted_via, s.granting_tenant_id, coalesce(gr.name, ''), s.grantee_tenant_id,
+const shareColumns = `s.id, s.person_id, s.granted_via, s.granting_tenant, coalesce(gr.name, ''), s.grantee_tenant,
 	coalesce(ge.name, ''), coalesce(ge.slug, ''), s.code_hash IS NOT NULL, s.consent_note, s.created_at, s.expires_at,
 	s.redeemed_at, s.revoked_at`
 
-const shareFrom = `passport_shares s LEFT JOIN tenants gr ON gr.id = s.granting_tenant_id LEFT JOIN tenants ge ON ge.id = s.grantee_tenant_id`
+const shareFrom = `passport_shares s LEFT JOIN tenants gr ON gr.id = s.granting_tenant LEFT JOIN tenants ge ON ge.id = s.grantee_tenant`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -186,8 +186,8 @@ func (s *Service) insert(ctx context.Context, tx *gorm.DB, person uuid.UUID, g G
 	if actor != uuid.Nil {
 		grantedBy = &actor
 	}
-	err := tx.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant_id, granted_by, granted_via, consent_note,
-			code_hash, created_at, expires_at, redeemed_at, granting_tenant_id)
+	err := tx.Exec(`INSERT INTO passport_shares (id, person_id, grantee_tenant, granted_by, granted_via, consent_note,
+			code_hash, created_at, expires_at, redeemed_at, granting_tenant)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		out.Share.ID, person, out.Share.GranteeTenantID, grantedBy, via, note, codeHash, now, out.Share.ExpiresAt,
 		out.Share.RedeemedAt, granting).Error
@@ -356,7 +356,7 @@ func (s *Service) OfHolder(ctx context.Context, holderID uuid.UUID) (HolderShare
 			return err
 		}
 		out.HolderName, out.Left = name, status == "left"
-		if out.Shares, err = s.shares(tx, `s.granting_tenant_id = ? AND s.person_id = ?`, t.ID, person); err != nil {
+		if out.Shares, err = s.shares(tx, `s.granting_tenant = ? AND s.person_id = ?`, t.ID, person); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, tx, audit.Event{Action: "share.list", ObjectType: "holder", ObjectID: holderID.String(),
@@ -405,7 +405,7 @@ func (s *Service) Revoke(ctx context.Context, id uuid.UUID) (Share, error) {
 	}
 	var sh Share
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if sh, err = s.share(tx, true, `s.id = ? AND s.granting_tenant_id = ?`, id, t.ID); err != nil {
+		if sh, err = s.share(tx, true, `s.id = ? AND s.granting_tenant = ?`, id, t.ID); err != nil {
 			return err
 		}
 		if err := s.revoke(tx, sh); err != nil {
@@ -456,7 +456,7 @@ func (s *Service) Redeem(ctx context.Context, code string) (Share, error) {
 		case sh.GrantingTenantID != nil && *sh.GrantingTenantID == t.ID:
 			return codeErr(msgCodeOwn)
 		}
-		res := tx.Exec(`UPDATE passport_shares SET grantee_tenant_id = ?, redeemed_at = ?
+		res := tx.Exec(`UPDATE passport_shares SET grantee_tenant = ?, redeemed_at = ?
 			WHERE id = ? AND redeemed_at IS NULL AND revoked_at IS NULL`, t.ID, now, sh.ID)
 		if res.Error != nil {
 			return storeErr("redeem share", res.Error)
@@ -501,7 +501,7 @@ func (s *Service) Received(ctx context.Context) ([]Received, error) {
 		rows, err := tx.Raw(`SELECT `+shareColumns+`, h.id, coalesce(h.given_name || ' ' || h.family_name, '')
 			FROM `+shareFrom+`
 			LEFT JOIN holders h ON h.tenant_id = ? AND h.person_id = s.person_id
-			WHERE s.grantee_tenant_id = ? AND s.revoked_at IS NULL AND s.redeemed_at IS NOT NULL AND s.expires_at > ?
+			WHERE s.grantee_tenant = ? AND s.revoked_at IS NULL AND s.redeemed_at IS NOT NULL AND s.expires_at > ?
 			ORDER BY s.redeemed_at DESC`, t.ID, t.ID, s.clock()).Rows()
 		if err != nil {
 			return storeErr("read received shares", err)
@@ -570,7 +570,7 @@ type Passport struct {
 
 // liveShare reads a share the tenant holds, refusing one that has ended.
 func (s *Service) liveShare(tx *gorm.DB, tenant, id uuid.UUID) (Share, error) {
-	sh, err := s.share(tx, false, `s.id = ? AND s.grantee_tenant_id = ?`, id, tenant)
+	sh, err := s.share(tx, false, `s.id = ? AND s.grantee_tenant = ?`, id, tenant)
 	if err != nil {
 		return Share{}, err
 	}

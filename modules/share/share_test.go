@@ -303,7 +303,7 @@ func TestRedeemRefusesEndedCodesAndStoresNothing(t *testing.T) {
 	}
 	untouched := func(id uuid.UUID) {
 		t.Helper()
-		if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE id = ? AND redeemed_at IS NULL AND grantee_tenant_id IS NULL`, id); n != 1 {
+		if n := f.Count(nil, uuid.Nil, `SELECT count(*) FROM passport_shares WHERE id = ? AND redeemed_at IS NULL AND grantee_tenant IS NULL`, id); n != 1 {
 			t.Errorf("share %s changed by a refused redemption", id)
 		}
 	}
