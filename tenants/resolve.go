@@ -27,3 +27,19 @@ func Resolve(store *Store) fiber.Handler {
 func safeMethod(m string) bool {
 	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
 }
+
+// ResolveLink puts the tenant named by the route's :slug in the request
+// context, for public links (invitations, claims) that a token authorises.
+// It reports false when no tenant has that slug, so the caller can answer
+// exactly as for any other link that cannot be used.
+func ResolveLink(c *fiber.Ctx, store *Store) (bool, error) {
+	t, err := store.BySlug(c.UserContext(), c.Params("slug"))
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c.SetUserContext(WithTenant(c.UserContext(), t))
+	return true, nil
+}

@@ -538,21 +538,6 @@ type joinView struct {
 	SignedInAs string // the signed-in account's email, when it is not the invited one
 }
 
-// joinContext resolves the tenant named in the link and puts it in the
-// request context. A slug that names no tenant is answered like any other
-// link that cannot be used.
-func (h handler) joinContext(c *fiber.Ctx) (bool, error) {
-	t, err := h.svc.tenants.BySlug(c.UserContext(), c.Params("slug"))
-	if errs.Is(err, errs.NotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	c.SetUserContext(tenants.WithTenant(c.UserContext(), t))
-	return true, nil
-}
-
 // invalidLink is the one page for every invitation link that cannot be used.
 func invalidLink(c *fiber.Ctx) error {
 	c.Status(fiber.StatusNotFound)
@@ -569,7 +554,7 @@ func (h handler) joinView(c *fiber.Ctx, j Join) joinView {
 
 func (h handler) joinForm(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "no-referrer")
-	ok, err := h.joinContext(c)
+	ok, err := tenants.ResolveLink(c, h.svc.tenants)
 	if err != nil {
 		return err
 	}
@@ -588,7 +573,7 @@ func (h handler) joinForm(c *fiber.Ctx) error {
 
 func (h handler) join(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "no-referrer")
-	ok, err := h.joinContext(c)
+	ok, err := tenants.ResolveLink(c, h.svc.tenants)
 	if err != nil {
 		return err
 	}

@@ -82,21 +82,6 @@ func (h claimHandler) inviteJSON(c *fiber.Ctx) error {
 	})
 }
 
-// claimContext resolves the tenant named in the link into the request
-// context. A slug that names no tenant is answered like any other link
-// that cannot be used.
-func (h claimHandler) claimContext(c *fiber.Ctx) (bool, error) {
-	t, err := h.claims.tenants.BySlug(c.UserContext(), c.Params("slug"))
-	if errs.Is(err, errs.NotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	c.SetUserContext(tenants.WithTenant(c.UserContext(), t))
-	return true, nil
-}
-
 // invalidClaim is the one page for every claim link that cannot be used.
 func invalidClaim(c *fiber.Ctx) error {
 	c.Status(fiber.StatusNotFound)
@@ -120,7 +105,7 @@ func (h claimHandler) view(c *fiber.Ctx, p Pending, mode string) page.Data {
 
 func (h claimHandler) form(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "no-referrer")
-	ok, err := h.claimContext(c)
+	ok, err := tenants.ResolveLink(c, h.claims.tenants)
 	if err != nil {
 		return err
 	}
@@ -144,7 +129,7 @@ var fieldPrefix = map[string]string{ClaimSignIn: "signin-", ClaimNewAccount: "ne
 
 func (h claimHandler) claim(c *fiber.Ctx) error {
 	c.Set("Referrer-Policy", "no-referrer")
-	ok, err := h.claimContext(c)
+	ok, err := tenants.ResolveLink(c, h.claims.tenants)
 	if err != nil {
 		return err
 	}
