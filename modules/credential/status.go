@@ -69,6 +69,18 @@ func NewStatusList(size int) (*StatusList, error) {
 }
 
 // Len returns the number of entries.
+// StatusListFromBits returns a list over a copy of bits, as stored: bit i
+// is the most significant bit first of byte i/8.
+func StatusListFromBits(bits []byte) (*StatusList, error) {
+	if err := checkStatusSize(len(bits) * 8); err != nil {
+		return nil, err
+	}
+	return &StatusList{bits: bytes.Clone(bits)}, nil
+}
+
+// Bits returns a copy of the list's bitstring, for storage.
+func (l *StatusList) Bits() []byte { return bytes.Clone(l.bits) }
+
 func (l *StatusList) Len() int { return len(l.bits) * 8 }
 
 func (l *StatusList) checkIndex(i int) error {
