@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the checks and tests need, when it is missing. Quiet on success.
 #
-#   scripts/deps.sh          test needs: Chromium and zbarimg (Debian packages) and the Go tools
+#   scripts/deps.sh          test needs: Chromium, zbarimg and poppler's PDF tools (Debian packages) and the Go tools
 #   scripts/deps.sh tools    the Go tools only (staticcheck, stripe-mock)
 #   scripts/deps.sh bench    benchmark needs: wrk (Debian package)
 #
@@ -74,6 +74,7 @@ case "$what" in
 test)
 	need_debian chromium /usr/bin/chromium
 	need_debian zbar-tools /usr/bin/zbarimg
+	need_debian poppler-utils /usr/bin/pdftotext /usr/bin/pdftoppm /usr/bin/pdfinfo
 	install_debian
 	install_go_tools
 	;;

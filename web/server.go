@@ -69,6 +69,16 @@ type Server struct {
 	Operator  fiber.Router // /operator — routes add RequirePlatform
 	cfg       Config
 	deps      Deps
+	stateless map[string]bool
+}
+
+// Stateless exempts POSTs to the given exact paths from the CSRF check: public
+// JSON endpoints that act on nothing but their body and ignore the session,
+// so a forged request gains nothing. Call it before serving.
+func (s *Server) Stateless(paths ...string) {
+	for _, p := range paths {
+		s.stateless[p] = true
+	}
 }
 
 // Cookie names.
@@ -104,7 +114,7 @@ func New(cfg Config, deps Deps) *Server {
 		fc.TrustedProxies = cfg.TrustedProxies
 	}
 	app := fiber.New(fc)
-	s := &Server{App: app, cfg: cfg, deps: deps}
+	s := &Server{App: app, cfg: cfg, deps: deps, stateless: map[string]bool{}}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		cfg.Logger.Error("panic", "request_id", c.Locals(requestIDKey{}), "panic", e)
 	}}))
@@ -155,12 +165,16 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 func securityHeaders(secure bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		h := &c.Response().Header
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		// 'wasm-unsafe-eval' lets the verify page's QR decoder (ZXing compiled
+		// to WebAssembly, served from /static) compile; it allows no JavaScript
+		// eval. camera=(self): that page scans QR codes with the camera; no
+		// other origin (no frame) may ask for it.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "+
 			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		if secure {
@@ -243,23 +257,31 @@ func (s *Server) tenantBase(c *fiber.Ctx) error {
 type navEntry struct {
 	label, path string
 	perm        policy.Permission
+	kind        tenants.Kind // shown only to tenants of this kind, when set
 }
 
 var tenantNav = []navEntry{
-	{"Dashboard", "", policy.Permission{Object: "dashboard", Action: "read"}},
-	{"Holders", "/holders", policy.Permission{Object: "holder", Action: "read"}},
-	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}},
-	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}},
-	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}},
-	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}},
-	{"Roles", "/roles", policy.Permission{Object: "roles", Action: "read"}},
-	{"Audit", "/audit", policy.Permission{Object: "audit", Action: "read"}},
+	{"Dashboard", "", policy.Permission{Object: "dashboard", Action: "read"}, ""},
+	{"Holders", "/holders", policy.Permission{Object: "holder", Action: "read"}, ""},
+	{"Carer passports", "/carer-passports", policy.Permission{Object: "passport", Action: "read"}, ""},
+	{"Check a passport", "/check", policy.Permission{Object: "verification", Action: "check"}, ""},
+	{"Carer register", "/carers", policy.Permission{Object: "holder", Action: "read"}, tenants.KindGPPractice},
+	{"Schemes", "/schemes", policy.Permission{Object: "passport", Action: "read"}, ""},
+	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}, ""},
+	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, ""},
+	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, ""},
+	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}, ""},
+	{"Roles", "/roles", policy.Permission{Object: "roles", Action: "read"}, ""},
+	{"Audit", "/audit", policy.Permission{Object: "audit", Action: "read"}, ""},
 }
 
 func (s *Server) nav(c *fiber.Ctx, t tenants.Tenant) []page.NavItem {
 	b := page.BaseOf(c)
 	var out []page.NavItem
 	for _, e := range tenantNav {
+		if e.kind != "" && e.kind != t.Kind {
+			continue
+		}
 		ok, err := s.deps.Policy.Allowed(c.UserContext(), t.ID.String(), b.Viewer.ID.String(), e.perm)
 		if err != nil || !ok {
 			continue
@@ -334,6 +356,9 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 	page.BaseOf(c).CSRF = token
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if s.stateless[c.Path()] {
 		return c.Next()
 	}
 	got := c.Get("X-CSRF-Token")

@@ -26,7 +26,8 @@ type Views struct {
 	pages  map[string]*template.Template
 }
 
-// TemplateSet is one module's templates: files named templates/*.html in FS.
+// TemplateSet is one module's templates: files named templates/*.html in FS,
+// each a page, except templates/_*.html, the partials every page of the set shares.
 type TemplateSet struct {
 	Namespace string
 	FS        fs.FS
@@ -88,12 +89,21 @@ func NewViews(sets ...TemplateSet) (*Views, error) {
 		if err != nil {
 			return nil, fmt.Errorf("web: templates %s: %w", set.Namespace, err)
 		}
+		// Files named _*.html are the set's partials: parsed into each of
+		// its pages, never pages themselves.
+		partials, err := fs.Glob(set.FS, "templates/_*.html")
+		if err != nil {
+			return nil, fmt.Errorf("web: templates %s: %w", set.Namespace, err)
+		}
 		for _, name := range names {
+			if strings.HasPrefix(path.Base(name), "_") {
+				continue
+			}
 			t, err := layout.Clone()
 			if err != nil {
 				return nil, fmt.Errorf("web: clone layout: %w", err)
 			}
-			if _, err := t.ParseFS(set.FS, name); err != nil {
+			if _, err := t.ParseFS(set.FS, append(partials, name)...); err != nil {
 				return nil, fmt.Errorf("web: template %s/%s: %w", set.Namespace, name, err)
 			}
 			v.pages[set.Namespace+"/"+strings.TrimSuffix(path.Base(name), ".html")] = t

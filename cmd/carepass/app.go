@@ -13,12 +13,15 @@ import (
 	"github.com/carepass/carepass/modules/access"
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
+	"github.com/carepass/carepass/modules/carerpassport"
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/dashboard"
 	"github.com/carepass/carepass/modules/holder"
+	"github.com/carepass/carepass/modules/issuer"
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/modules/record"
+	"github.com/carepass/carepass/modules/scheme"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
@@ -43,6 +46,9 @@ type app struct {
 	shares     *share.Service
 	catalogues *catalogue.Service
 	records    *record.Service
+	schemes    *scheme.Service
+	issuer     *issuer.Service
+	passports  *carerpassport.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -77,6 +83,13 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
 	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
 		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
+	a.schemes = scheme.NewService(a.db, a.audit, now)
+	if a.issuer, err = issuer.New(a.db, cfg.CredentialKey, now); err != nil {
+		return nil, err
+	}
+	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
+		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
+		GlobalPerSecond: cfg.VerifyPerSecond})
 	return a, nil
 }
 
@@ -92,6 +105,8 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "audit", FS: audit.Templates},
 		web.TemplateSet{Namespace: "catalogue", FS: catalogue.Templates},
 		web.TemplateSet{Namespace: "record", FS: record.Templates},
+		web.TemplateSet{Namespace: "scheme", FS: scheme.Templates},
+		web.TemplateSet{Namespace: "carerpassport", FS: carerpassport.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -110,6 +125,11 @@ func (a *app) server() (*web.Server, error) {
 	share.Routes(srv.Tenant, srv.TenantAPI, portal, a.shares, a.policy)
 	catalogue.Routes(srv.Tenant, srv.TenantAPI, a.catalogues, a.policy)
 	record.Routes(srv.Tenant, srv.TenantAPI, a.records, a.policy)
+	scheme.Routes(srv.Tenant, srv.TenantAPI, a.schemes, a.policy)
+	carerpassport.Routes(carerpassport.Routers{Tenant: srv.Tenant, TenantAPI: srv.TenantAPI, Portal: portal,
+		Public: srv.Public, API: srv.API}, a.passports, a.policy, a.cfg.PublicURL)
+	srv.Stateless(carerpassport.PublicAPIPath)
+	issuer.Routes(srv.Public, a.issuer)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	srv.Docs()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carepass/carepass/modules/credential"
 )
 
 // config is every setting, read once from the environment in main.
@@ -30,6 +33,15 @@ type config struct {
 	Bench           bool
 	LogLevel        string
 	DemoPassword    string
+	// CredentialKey seals issuers' private signing keys (32 bytes).
+	CredentialKey []byte
+	// PublicURL is the address people reach the service at, printed on
+	// wallet cards and in credentials.
+	PublicURL string
+	// VerifyPerMinute and VerifyPerSecond throttle passport verification
+	// per client and in total, per node.
+	VerifyPerMinute int
+	VerifyPerSecond int
 }
 
 const (
@@ -101,6 +113,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", 30*time.Minute)
 	c.SessionAbsolute = durVar("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)
 	c.SecureCookies = getenv("SECURE_COOKIES") != "false"
+	c.VerifyPerMinute = intVar("VERIFY_PER_MINUTE", 30)
+	c.VerifyPerSecond = intVar("VERIFY_PER_SECOND", 200)
+	c.PublicURL = strings.TrimRight(getenv("PUBLIC_URL"), "/")
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			problems = append(problems, "PUBLIC_URL must be an absolute http(s) URL such as https://carepass.example")
+		}
+	}
+	if key := getenv("CREDENTIAL_KEY"); key != "" {
+		b, err := credential.ParseServerKey(key)
+		if err != nil {
+			problems = append(problems, "CREDENTIAL_KEY must be 32 bytes in base64; generate one with: openssl rand -base64 32")
+		}
+		c.CredentialKey = b
+	}
 
 	if key := getenv("SECRET_KEY"); key != "" {
 		b, err := hex.DecodeString(key)
@@ -118,9 +145,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if getenv("SECURE_COOKIES") == "" {
 			c.SecureCookies = false // local http
 		}
+		if c.CredentialKey == nil {
+			// A fixed, public development key: passports signed locally stay
+			// verifiable across restarts, and production refuses to run without
+			// its own key.
+			k := sha256.Sum256([]byte("carepass development credential key"))
+			c.CredentialKey = k[:]
+		}
+		if c.PublicURL == "" {
+			c.PublicURL = "http://" + c.Addr
+		}
 	case envProduction:
 		if c.SecretKey == nil {
 			problems = append(problems, "SECRET_KEY is required in production")
+		}
+		if c.CredentialKey == nil {
+			problems = append(problems, "CREDENTIAL_KEY is required in production (it seals the keys passports are signed with; keep it and back it up)")
+		}
+		if !strings.HasPrefix(c.PublicURL, "https://") {
+			problems = append(problems, "PUBLIC_URL is required in production and must start with https://")
 		}
 		if !c.SecureCookies {
 			problems = append(problems, "SECURE_COOKIES=false is not allowed in production")

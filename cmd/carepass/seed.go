@@ -152,6 +152,11 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 				return nil, fmt.Errorf("seed %s records: %w", d.slug, err)
 			}
 		}
+		if fresh {
+			if err := seedPassports(ctx, a, t, d, enrolled); err != nil {
+				return nil, err
+			}
+		}
 		if d.slug == demoTenants[0].slug && fresh && len(enrolled) > 0 {
 			if err := seedHolderAccount(ctx, a, t, enrolled[0]); err != nil {
 				return nil, fmt.Errorf("seed holder account: %w", err)

@@ -225,7 +225,8 @@ func TestTenantCommandLine(t *testing.T) {
 
 func TestProductionConfigRefusesUnsafeValues(t *testing.T) {
 	base := map[string]string{"CAREPASS_ENV": "production", "DATABASE_URL": "postgres://carepass_app:Zq8v3LmPx2Rt7Wn@db/carepass",
-		"SECRET_KEY": strings.Repeat("ab", 32)}
+		"SECRET_KEY": strings.Repeat("ab", 32), "CREDENTIAL_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8M=",
+		"PUBLIC_URL": "https://carepass.example"}
 	tests := []struct {
 		name   string
 		change map[string]string
@@ -238,6 +239,10 @@ func TestProductionConfigRefusesUnsafeValues(t *testing.T) {
 		{"default database password", map[string]string{"DATABASE_URL": "postgres://carepass_app:carepass@db/carepass"}, "strong password"},
 		{"bench endpoints", map[string]string{"CAREPASS_BENCH": "1"}, "CAREPASS_BENCH"},
 		{"unknown environment", map[string]string{"CAREPASS_ENV": "staging"}, "CAREPASS_ENV"},
+		{"no credential key", map[string]string{"CREDENTIAL_KEY": ""}, "CREDENTIAL_KEY is required"},
+		{"short credential key", map[string]string{"CREDENTIAL_KEY": "c2hvcnQ="}, "CREDENTIAL_KEY must be 32 bytes"},
+		{"no public URL", map[string]string{"PUBLIC_URL": ""}, "PUBLIC_URL is required"},
+		{"plain http public URL", map[string]string{"PUBLIC_URL": "http://carepass.example"}, "must start with https://"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

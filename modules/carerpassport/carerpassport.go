@@ -351,3 +351,12 @@ type Result struct {
 // NotConfirmed is the one message for every code or QR that cannot be
 // confirmed, whatever the reason.
 const NotConfirmed = "This passport cannot be confirmed as valid"
+
+// london is the time zone dates are shown in.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()

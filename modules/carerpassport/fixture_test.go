@@ -45,7 +45,7 @@ func newFixture(t testing.TB, cfg carerpassport.Config) *fixture {
 		t.Fatal(err)
 	}
 	cfg.Now = clock.Now
-	f.svc = carerpassport.NewService(carerpassport.Deps{DB: f.Scoped, Pool: f.DB.Pool, Schemes: tableSchemes{},
+	f.svc = carerpassport.NewService(carerpassport.Deps{DB: f.Scoped, Pool: f.DB.Pool, Schemes: tableSchemes{f.Scoped},
 		Issuer: f.issuer, Audit: f.Log}, cfg)
 	f.charity = f.NamedTenant("lanternfield", "Lanternfield Carers", tenants.KindCarersCharity)
 	f.officer = f.Staff(f.charity, "officer@lanternfield.example", "Olu Officer", "passport_officer")
@@ -67,9 +67,9 @@ func (f *fixture) addScheme(tn tenants.Tenant, name, kind string, days int, cons
 
 // tableSchemes reads schemes from their table: the scheme module's rules are
 // tested there; here only the terms matter.
-type tableSchemes struct{}
+type tableSchemes struct{ db *tenants.DB }
 
-func (tableSchemes) Terms(ctx context.Context, tx *gorm.DB, id uuid.UUID) (carerpassport.Scheme, error) {
+func (ts tableSchemes) Terms(ctx context.Context, tx *gorm.DB, id uuid.UUID) (carerpassport.Scheme, error) {
 	var (
 		s        carerpassport.Scheme
 		benefits []byte
@@ -94,7 +94,26 @@ func (tableSchemes) Terms(ctx context.Context, tx *gorm.DB, id uuid.UUID) (carer
 	return s, nil
 }
 
-func (tableSchemes) Options(ctx context.Context) ([]carerpassport.SchemeOption, error) { return nil, nil }
+func (ts tableSchemes) Options(ctx context.Context) ([]carerpassport.SchemeOption, error) {
+	var out []carerpassport.SchemeOption
+	err := ts.db.Tx(ctx, func(tx *gorm.DB) error {
+		rows, err := tx.Raw(`SELECT id, name, consent_required, validity_kind = 'until_discharge'
+			FROM schemes WHERE status = 'active' ORDER BY name`).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o carerpassport.SchemeOption
+			if err := rows.Scan(&o.ID, &o.Name, &o.ConsentRequired, &o.UntilDischarge); err != nil {
+				return err
+			}
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
 
 func (f *fixture) officerCtx() context.Context { return as(f.charity, f.officer) }
 

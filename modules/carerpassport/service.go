@@ -668,3 +668,34 @@ func (s *Service) Holder(ctx context.Context, id uuid.UUID) (HolderOption, error
 	})
 	return h, err
 }
+
+// FindHolders finds the tenant's current holders by name, for the issue form.
+func (s *Service) FindHolders(ctx context.Context, query string) ([]HolderOption, error) {
+	t, _, err := scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []HolderOption
+	err = s.DB.Tx(ctx, func(tx *gorm.DB) error {
+		rows, err := tx.Raw(`SELECT id, given_name || ' ' || family_name FROM holders
+			WHERE tenant_id = ? AND status = 'active' AND lower(given_name || ' ' || family_name) LIKE ?
+			ORDER BY lower(family_name), lower(given_name) LIMIT 50`, t.ID, "%"+escapeLike(strings.ToLower(query))+"%").Rows()
+		if err != nil {
+			return storeErr("find holders", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h HolderOption
+			if err := rows.Scan(&h.ID, &h.Name); err != nil {
+				return storeErr("find holders", err)
+			}
+			out = append(out, h)
+		}
+		if err := rows.Err(); err != nil {
+			return storeErr("find holders", err)
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Action: "holder.list", ObjectType: "holder",
+			Detail: map[string]string{"results": fmt.Sprint(len(out)), "purpose": "carer passport"}})
+	})
+	return out, err
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/carepass/carepass/modules/carerpassport"
+	"github.com/carepass/carepass/modules/scheme"
+)
+
+// schemeTerms gives the passport module the terms of the tenant's schemes.
+type schemeTerms struct{ svc *scheme.Service }
+
+func (s schemeTerms) Terms(ctx context.Context, tx *gorm.DB, id uuid.UUID) (carerpassport.Scheme, error) {
+	sch, err := s.svc.ForIssue(ctx, tx, id)
+	if err != nil {
+		return carerpassport.Scheme{}, err
+	}
+	return terms(sch), nil
+}
+
+func (s schemeTerms) Options(ctx context.Context) ([]carerpassport.SchemeOption, error) {
+	list, err := s.svc.List(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]carerpassport.SchemeOption, 0, len(list))
+	for _, sch := range list {
+		if sch.Retired() {
+			continue
+		}
+		out = append(out, carerpassport.SchemeOption{ID: sch.ID, Name: sch.Name, ConsentRequired: sch.ConsentRequired,
+			UntilDischarge: sch.ValidityKind == scheme.ValidUntilDischarge})
+	}
+	return out, nil
+}
+
+func terms(sch scheme.Scheme) carerpassport.Scheme {
+	return carerpassport.Scheme{ID: sch.ID, Name: sch.Name, Audience: string(sch.Audience), Benefits: sch.Benefits,
+		ConsentRequired: sch.ConsentRequired, Renewable: sch.Renewable,
+		UntilDischarge: sch.ValidityKind == scheme.ValidUntilDischarge,
+		ValidUntil:     func(from time.Time) (time.Time, error) { return sch.ValidUntil(from) }}
+}
