@@ -29,6 +29,65 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 	rm -f "$log"
 fi
 
+# ---------------------------------------------------------------------------
+# barcode-detector: the QR decoder behind camera scanning on /verify.
+#
+#   web/static/vendor/barcode-detector/ponyfill.js        (an ES module: BarcodeDetector, prepareZXingModule)
+#   web/static/vendor/barcode-detector/zxing-exported.js  (imported by ponyfill.js)
+#   web/static/vendor/barcode-detector/zxing_reader.wasm  (ZXing-C++ compiled to WebAssembly, from zxing-wasm)
+#   web/static/vendor/barcode-detector/LICENSE, LICENSE.zxing-wasm
+#
+# static/verify-scan.js loads these only when the browser has no native
+# BarcodeDetector that reads QR codes, and points the library at the copied
+# .wasm (by default it would fetch it from a CDN). Kept before the NHS.UK
+# block below, which exits early when its own files are up to date.
+vendor_barcode_detector() {
+	local pkg=node_modules/barcode-detector zx=node_modules/zxing-wasm
+	local dest=web/static/vendor/barcode-detector
+	[[ -d $pkg/node_modules/zxing-wasm ]] && zx=$pkg/node_modules/zxing-wasm
+	local f
+	for f in "$pkg/dist/es/ponyfill.js" "$pkg/dist/es/zxing-exported.js" "$pkg/LICENSE" \
+		"$zx/dist/reader/zxing_reader.wasm" "$zx/LICENSE" "$zx/package.json"; do
+		[[ -e $f ]] || die "$f not found: has barcode-detector changed its layout? (see package.json)"
+	done
+	# Browsers load these files as they are: they may import only each other.
+	if grep -Eq '^(import|export)\b.*(from|import) *"[^.]' "$pkg/dist/es/ponyfill.js" "$pkg/dist/es/zxing-exported.js"; then
+		die "barcode-detector's ES build imports another package: a browser cannot load it as it is"
+	fi
+	# The JavaScript is built for one decoder build: the copied .wasm must be it.
+	local want have
+	want="$(node --input-type=module -e "const m = await import('barcode-detector/ponyfill'); console.log(m.ZXING_WASM_VERSION + ' ' + m.ZXING_WASM_SHA256)")"
+	have="$(node -e "const fs = require('fs'), c = require('crypto');
+		console.log(JSON.parse(fs.readFileSync(process.argv[1], 'utf8')).version + ' ' +
+			c.createHash('sha256').update(fs.readFileSync(process.argv[2])).digest('hex'))" \
+		"$zx/package.json" "$zx/dist/reader/zxing_reader.wasm")"
+	[[ $want == "$have" ]] || die "barcode-detector expects zxing-wasm $want but $zx has $have"
+
+	local first=0
+	[[ -d $dest ]] || first=1
+	# Built outside web/static and moved into place, as for the NHS.UK files.
+	mkdir -p web/static/vendor
+	bd_tmp="$(mktemp -d "${TMPDIR:-/tmp}/carepass-barcode.XXXXXX")"
+	trap 'rm -rf "$bd_tmp"' EXIT
+	cp "$pkg/dist/es/ponyfill.js" "$pkg/dist/es/zxing-exported.js" "$zx/dist/reader/zxing_reader.wasm" "$bd_tmp/"
+	cp "$pkg/LICENSE" "$bd_tmp/LICENSE"
+	cp "$zx/LICENSE" "$bd_tmp/LICENSE.zxing-wasm"
+	chmod -R u=rwX,go=rX "$bd_tmp"
+	if [[ -d $dest ]] && diff -r -q "$bd_tmp" "$dest" >/dev/null 2>&1; then
+		rm -rf "$bd_tmp"
+	else
+		rm -rf "$dest"
+		mv "$bd_tmp" "$dest"
+	fi
+	trap - EXIT
+	if ((first)); then
+		echo "barcode-detector $(node -p 'require("./node_modules/barcode-detector/package.json").version') (zxing-wasm ${want%% *}) in $dest:"
+		(cd "$dest" && find . -type f | sed 's#^\./#  #' | sort)
+	fi
+}
+vendor_barcode_detector
+# ---------------------------------------------------------------------------
+
 SRC=node_modules/nhsuk-frontend/dist/nhsuk
 DEST=web/static/vendor/nhsuk
 for f in nhsuk-frontend.min.css nhsuk-frontend.min.js assets/manifest.json assets/images; do

@@ -14,6 +14,11 @@
 #      single-row pgx query on the same pool, and their ratio.
 #   4. Offline verification of one carer passport QR payload (Go benchmark).
 #
+# The public verify endpoint (POST /api/v1/verify) is measured with a valid
+# code of a seeded passport; the server runs with verification throttling
+# raised out of the way (VERIFY_PER_MINUTE, VERIFY_PER_SECOND) so that the
+# row measures the endpoint, not the limiter's refusals.
+#
 # The targets printed at the end are informational: a MISS does not fail the
 # run. The exit status is non-zero only when something failed to run, or when
 # a load run saw errors or error responses (that row is marked FAIL).
@@ -209,6 +214,7 @@ OWNER_URL="$(with_db "$MIGRATION_DATABASE_URL" "$BENCH_DB")"
 echo "starting the server on $HOST:$PORT (database $BENCH_DB)..." >&2
 env -u ADMIN_DATABASE_URL \
 	CAREPASS_ENV=development CAREPASS_BENCH=1 CAREPASS_DEMO_PASSWORD="$DEMO_PASSWORD" \
+	VERIFY_PER_MINUTE=1000000000 VERIFY_PER_SECOND=1000000000 \
 	ADDR="$HOST" PORT="$PORT" \
 	DATABASE_URL="$APP_URL" MIGRATION_DATABASE_URL="$OWNER_URL" \
 	"$WORK/carepass" dev >"$SERVER_LOG" 2>&1 &
@@ -244,14 +250,23 @@ session="$(awk -F'\t' '$6 == "carepass_session" { print $7 }' "$JAR" | tail -n 1
 [[ -n $session ]] || die "signing in set no carepass_session cookie"
 COOKIE="carepass_session=$session"
 
+# A valid carer passport code, from the demo tenant's passports.
+curl -s -b "$JAR" -o "$WORK/passports.json" "$BASE/api/v1/t/$TENANT/carer-passports?state=active" ||
+	die "could not list the demo carer passports"
+PASSPORT_CODE="$(grep -o '"code":"[0-9A-Z-]*"' "$WORK/passports.json" | head -n 1 | cut -d'"' -f4)"
+[[ -n $PASSPORT_CODE ]] || die "the demo tenant has no active carer passport to verify"
+VERIFY_BODY="{\"code\":\"$PASSPORT_CODE\"}"
+
 # --- load ---------------------------------------------------------------------
 
-# Rows: label, path, whether the session cookie is sent.
+# Rows: label, path, whether the session cookie is sent, and a JSON body to
+# POST (none: GET).
 ROWS=(
-	"noop floor|/_bench/noop|no"
-	"pgx floor|/_bench/pgx|no"
-	"tenant /me|/api/v1/t/$TENANT/me|yes"
-	"tenant /members|/api/v1/t/$TENANT/members|yes"
+	"noop floor|/_bench/noop|no|"
+	"pgx floor|/_bench/pgx|no|"
+	"tenant /me|/api/v1/t/$TENANT/me|yes|"
+	"tenant /members|/api/v1/t/$TENANT/members|yes|"
+	"public verify|/api/v1/verify|no|$VERIFY_BODY"
 )
 declare -A RPS P50 P99 RESULT
 FAILURES=()
@@ -261,17 +276,19 @@ fail_row() {
 	FAILURES+=("$1 (${2}): $3")
 }
 
-# bench_row LABEL PATH AUTH: check one response, warm up, measure.
+# bench_row LABEL PATH AUTH BODY: check one response, warm up, measure.
 bench_row() {
-	local label="$1" path="$2" auth="$3" url="$BASE$2" cookie="" code size out line
+	local label="$1" path="$2" auth="$3" body="$4" url="$BASE$2" cookie="" code size out line
+	local -a post=()
 	local requests=0 duration_us=0 bytes=0 p50=0 p99=0 connect=0 rd=0 wr=0 status=0 timeout=0 kv fields
 	[[ $auth == yes ]] && cookie="$COOKIE"
+	[[ -n $body ]] && post=(-H "Content-Type: application/json" --data-binary "$body")
 	RESULT[$label]=ok
-	echo "  $label: GET $path" >&2
+	echo "  $label: ${body:+POST}${body:-GET} $path" >&2
 
 	# One checked response first; wrk then must see responses of the same size.
 	if ! out="$(curl -s -o /dev/null -w '%{http_code} %{size_header} %{size_download}' \
-		${cookie:+-H "Cookie: $cookie"} --max-time 10 "$url")"; then
+		${cookie:+-H "Cookie: $cookie"} "${post[@]}" --max-time 10 "$url")"; then
 		fail_row "$label" "$path" "curl could not fetch it"
 		return 0
 	fi
@@ -283,10 +300,10 @@ bench_row() {
 	fi
 
 	if [[ $WARMUP != 0 ]]; then
-		run_child env BENCH_COOKIE="$cookie" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" \
+		run_child env BENCH_COOKIE="$cookie" BENCH_BODY="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" \
 			--timeout "$WRK_TIMEOUT" -s "$LUA" "$url" >"$WORK/warmup.out" 2>&1 || true
 	fi
-	if ! run_child env BENCH_COOKIE="$cookie" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
+	if ! run_child env BENCH_COOKIE="$cookie" BENCH_BODY="$body" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
 		--timeout "$WRK_TIMEOUT" -s "$LUA" "$url" >"$WORK/wrk.out" 2>&1; then
 		fail_row "$label" "$path" "wrk failed: $(tr '\n' ' ' <"$WORK/wrk.out")"
 		return 0
@@ -339,8 +356,8 @@ bench_row() {
 
 echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION per endpoint, ${WARMUP} warm-up first ($HOST only)..." >&2
 for row in "${ROWS[@]}"; do
-	IFS='|' read -r label path auth <<<"$row"
-	bench_row "$label" "$path" "$auth"
+	IFS='|' read -r label path auth body <<<"$row"
+	bench_row "$label" "$path" "$auth" "$body"
 done
 
 server_status=0
@@ -425,7 +442,7 @@ echo "Carepass benchmarks: $(nproc 2>/dev/null || echo '?') CPUs, $(go env GOVER
 echo
 printf '%-16s %-37s %10s %9s %9s %7s  %s\n' endpoint path 'req/s' 'p50 ms' 'p99 ms' 'x pgx' result
 for row in "${ROWS[@]}"; do
-	IFS='|' read -r label path auth <<<"$row"
+	IFS='|' read -r label path auth body <<<"$row"
 	r="${RPS[$label]:-}" x="-"
 	[[ -n $r && -n $pgx ]] && x="$(ratio "$r" "$pgx")"
 	printf '%-16s %-37s %10s %9s %9s %7s  %s\n' "$label" "$path" "${r:--}" "${P50[$label]:--}" "${P99[$label]:--}" "$x" "${RESULT[$label]}"
@@ -464,6 +481,11 @@ fi
 echo
 echo "Targets (benchmarks, not tests; a MISS does not fail the run):"
 printf '  %-58s %7s  %s\n' "tenant-scoped read (/members) >= 0.5x the pgx floor" "$read_ratio" "$(verdict "$read_ratio" '>=' 0.5)"
+verify_ratio="-"
+if [[ -n $pgx && ${RESULT[public verify]} == ok && -n ${RPS[public verify]:-} ]]; then
+	verify_ratio="$(ratio "${RPS[public verify]}" "$pgx")"
+fi
+printf '  %-58s %7s  %s\n' "public verify endpoint, valid code >= 0.7x the pgx floor" "$verify_ratio" "$(verdict "$verify_ratio" '>=' 0.7)"
 printf '  %-58s %7s  %s\n' "decision time at 10,000 tenants <= 1.5x the time at 10" "$dratio" "$(verdict "$dratio" '<=' 1.5)"
 vus="-"
 [[ -n $nsverify ]] && vus="$(awk -v n="$nsverify" 'BEGIN { printf "%.0f", n / 1000 }')"

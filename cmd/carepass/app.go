@@ -13,6 +13,7 @@ import (
 	"github.com/carepass/carepass/modules/access"
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
+	"github.com/carepass/carepass/modules/badge"
 	"github.com/carepass/carepass/modules/carerpassport"
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/dashboard"
@@ -21,6 +22,7 @@ import (
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/modules/record"
+	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/policy"
@@ -49,6 +51,8 @@ type app struct {
 	schemes    *scheme.Service
 	issuer     *issuer.Service
 	passports  *carerpassport.Service
+	register   *register.Service
+	badges     *badge.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -81,12 +85,15 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.claims = holder.NewClaims(a.db, a.tenants, a.accounts, a.audit, now)
 	a.shares = share.NewService(a.db, a.tenants, a.holders, a.audit, now)
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
-	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
-		Accounts: a.accounts, Authz: a.policy, Audit: a.audit}, record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
-	a.schemes = scheme.NewService(a.db, a.audit, now)
 	if a.issuer, err = issuer.New(a.db, cfg.CredentialKey, now); err != nil {
 		return nil, err
 	}
+	a.badges = badge.NewService(a.db, a.tenants, a.issuer, a.audit, cfg.PublicURL, now)
+	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
+		Accounts: a.accounts, Authz: a.policy, Audit: a.audit, Changed: a.badges.RecordChanged},
+		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
+	a.schemes = scheme.NewService(a.db, a.audit, now)
+	a.register = register.NewService(a.db, a.audit, now)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
@@ -107,6 +114,8 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "record", FS: record.Templates},
 		web.TemplateSet{Namespace: "scheme", FS: scheme.Templates},
 		web.TemplateSet{Namespace: "carerpassport", FS: carerpassport.Templates},
+		web.TemplateSet{Namespace: "register", FS: register.Templates},
+		web.TemplateSet{Namespace: "badge", FS: badge.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -128,7 +137,9 @@ func (a *app) server() (*web.Server, error) {
 	scheme.Routes(srv.Tenant, srv.TenantAPI, a.schemes, a.policy)
 	carerpassport.Routes(carerpassport.Routers{Tenant: srv.Tenant, TenantAPI: srv.TenantAPI, Portal: portal,
 		Public: srv.Public, API: srv.API}, a.passports, a.policy, a.cfg.PublicURL)
-	srv.Stateless(carerpassport.PublicAPIPath)
+	register.Routes(srv.Tenant, srv.TenantAPI, a.register, passportChecker{a.passports}, a.policy)
+	badge.Routes(srv.Public, portal, a.badges)
+	srv.Stateless(carerpassport.PublicAPIPath, badge.APIVerifyPath)
 	issuer.Routes(srv.Public, a.issuer)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)
 	operator.Routes(srv.Operator, a.operator, a.policy)

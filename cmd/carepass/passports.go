@@ -8,7 +8,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/carerpassport"
+	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
+	"github.com/carepass/carepass/tenants"
 )
 
 // schemeTerms gives the passport module the terms of the tenant's schemes.
@@ -43,4 +45,24 @@ func terms(sch scheme.Scheme) carerpassport.Scheme {
 		ConsentRequired: sch.ConsentRequired, Renewable: sch.Renewable,
 		UntilDischarge: sch.ValidityKind == scheme.ValidUntilDischarge,
 		ValidUntil:     func(from time.Time) (time.Time, error) { return sch.ValidUntil(from) }}
+}
+
+// passportChecker lets a GP practice's carer register check a passport,
+// recorded as checked by the practice.
+type passportChecker struct{ svc *carerpassport.Service }
+
+func (p passportChecker) Check(ctx context.Context, codeOrQR string) (register.CheckResult, error) {
+	in := carerpassport.VerifyInput{Text: codeOrQR, Channel: carerpassport.ChannelCode}
+	if t, ok := tenants.FromContext(ctx); ok {
+		in.Verifier = t.ID
+	}
+	if actor, ok := tenants.ActorFrom(ctx); ok {
+		in.Client = "account:" + actor.String()
+	}
+	r, err := p.svc.Verify(ctx, in)
+	if err != nil || !r.Confirmed {
+		return register.CheckResult{}, err
+	}
+	return register.CheckResult{Confirmed: true, HolderName: r.HolderName, IssuerName: r.IssuerName,
+		SchemeName: r.SchemeName, ValidUntil: r.ValidUntil, Benefits: r.Benefits, Code: r.Code}, nil
 }

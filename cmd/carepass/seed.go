@@ -156,6 +156,11 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 			if err := seedPassports(ctx, a, t, d, enrolled); err != nil {
 				return nil, err
 			}
+			if d.kind == tenants.KindGPPractice || d.kind == tenants.KindCarersCharity {
+				if err := seedRegister(ctx, a, t); err != nil {
+					return nil, fmt.Errorf("seed %s carer register: %w", d.slug, err)
+				}
+			}
 		}
 		if d.slug == demoTenants[0].slug && fresh && len(enrolled) > 0 {
 			if err := seedHolderAccount(ctx, a, t, enrolled[0]); err != nil {
@@ -185,6 +190,9 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 		return nil, fmt.Errorf("seed second membership: %w", err)
 	}
 	a.policy.Invalidate(ct.ID.String())
+	if err := seedBadges(ctx, a); err != nil {
+		return nil, fmt.Errorf("seed badges: %w", err)
+	}
 	return out, nil
 }
 

@@ -57,6 +57,10 @@ type Deps struct {
 	Accounts Accounts
 	Authz    Authorizer
 	Audit    *audit.Log
+	// Changed, when set, is told of every record a transition changed,
+	// inside the transition's transaction (credentials issued from the
+	// record follow its state through it).
+	Changed func(ctx context.Context, tx *gorm.DB, recordID uuid.UUID) error
 }
 
 // Config holds the service's settings.
@@ -80,6 +84,7 @@ type Service struct {
 	accounts Accounts
 	authz    Authorizer
 	audit    *audit.Log
+	changed  func(ctx context.Context, tx *gorm.DB, recordID uuid.UUID) error
 	now      func() time.Time
 	window   int
 }
@@ -92,7 +97,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if cfg.DueWindowDays <= 0 {
 		cfg.DueWindowDays = DefaultDueWindowDays
 	}
-	return &Service{db: d.DB, specs: d.Specs, finder: d.Finder, accounts: d.Accounts, authz: d.Authz, audit: d.Audit,
+	return &Service{db: d.DB, specs: d.Specs, finder: d.Finder, accounts: d.Accounts, authz: d.Authz, audit: d.Audit, changed: d.Changed,
 		now: cfg.Now, window: cfg.DueWindowDays}
 }
 
@@ -388,6 +393,9 @@ func (s *Service) Transition(ctx context.Context, id uuid.UUID, in TransitionInp
 	err = s.tx(ctx, func(tx *gorm.DB, st store) error {
 		r, err := s.transition(ctx, tx, st, t, id, actor, in)
 		out = r
+		if err == nil && s.changed != nil {
+			err = s.changed(ctx, tx, id)
+		}
 		return err
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 -- wrk script for scripts/bench.sh.
 --
--- Adds the session cookie from BENCH_COOKIE (when set) to every request, and
+-- Adds the session cookie from BENCH_COOKIE (when set) to every request, posts
+-- BENCH_BODY (when set) as JSON, and
 -- at the end prints one machine-readable line with exact figures:
 --
 --   BENCH requests=N duration_us=N bytes=N p50_us=N p99_us=N connect=N read=N write=N status=N timeout=N
@@ -13,6 +14,14 @@
 local cookie = os.getenv("BENCH_COOKIE")
 if cookie ~= nil and cookie ~= "" then
 	wrk.headers["Cookie"] = cookie
+end
+
+-- BENCH_BODY (when set) makes every request a POST of that JSON body.
+local body = os.getenv("BENCH_BODY")
+if body ~= nil and body ~= "" then
+	wrk.method = "POST"
+	wrk.body = body
+	wrk.headers["Content-Type"] = "application/json"
 end
 
 function done(summary, latency, requests)
