@@ -257,22 +257,24 @@ func (s *Server) tenantBase(c *fiber.Ctx) error {
 type navEntry struct {
 	label, path string
 	perm        policy.Permission
-	kind        tenants.Kind // shown only to tenants of this kind, when set
+	kind        tenants.Kind      // shown only to tenants of this kind, when set
+	unless      policy.Permission // hidden from roles holding this, when set
 }
 
 var tenantNav = []navEntry{
-	{"Dashboard", "", policy.Permission{Object: "dashboard", Action: "read"}, ""},
-	{"Holders", "/holders", policy.Permission{Object: "holder", Action: "read"}, ""},
-	{"Carer passports", "/carer-passports", policy.Permission{Object: "passport", Action: "read"}, ""},
-	{"Check a passport", "/check", policy.Permission{Object: "verification", Action: "check"}, ""},
-	{"Carer register", "/carers", policy.Permission{Object: "holder", Action: "read"}, tenants.KindGPPractice},
-	{"Schemes", "/schemes", policy.Permission{Object: "passport", Action: "read"}, ""},
-	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}, ""},
-	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, ""},
-	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, ""},
-	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}, ""},
-	{"Roles", "/roles", policy.Permission{Object: "roles", Action: "read"}, ""},
-	{"Audit", "/audit", policy.Permission{Object: "audit", Action: "read"}, ""},
+	{"Dashboard", "", policy.Permission{Object: "dashboard", Action: "read"}, "", policy.Permission{}},
+	{"Holders", "/holders", policy.Permission{Object: "holder", Action: "read"}, "", policy.Permission{}},
+	{"Carer passports", "/carer-passports", policy.Permission{Object: "passport", Action: "read"}, "", policy.Permission{}},
+	// Staff who only check passports get the check in the menu; the others
+	// find it, and the schemes, on the carer passports page.
+	{"Check a passport", "/check", policy.Permission{Object: "verification", Action: "check"}, "",
+		policy.Permission{Object: "passport", Action: "read"}},
+	{"Carer register", "/carers", policy.Permission{Object: "holder", Action: "read"}, tenants.KindGPPractice, policy.Permission{}},
+	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}, "", policy.Permission{}},
+	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, "", policy.Permission{}},
+	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, "", policy.Permission{}},
+	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}, "", policy.Permission{}},
+	{"Audit", "/audit", policy.Permission{Object: "audit", Action: "read"}, "", policy.Permission{}},
 }
 
 func (s *Server) nav(c *fiber.Ctx, t tenants.Tenant) []page.NavItem {
@@ -281,6 +283,11 @@ func (s *Server) nav(c *fiber.Ctx, t tenants.Tenant) []page.NavItem {
 	for _, e := range tenantNav {
 		if e.kind != "" && e.kind != t.Kind {
 			continue
+		}
+		if e.unless.Object != "" {
+			if has, err := s.deps.Policy.Allowed(c.UserContext(), t.ID.String(), b.Viewer.ID.String(), e.unless); err != nil || has {
+				continue
+			}
 		}
 		ok, err := s.deps.Policy.Allowed(c.UserContext(), t.ID.String(), b.Viewer.ID.String(), e.perm)
 		if err != nil || !ok {

@@ -89,6 +89,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		return nil, err
 	}
 	a.badges = badge.NewService(a.db, a.tenants, a.issuer, a.audit, cfg.PublicURL, now)
+	a.badges.SetVerifyLimits(cfg.VerifyPerMinute, cfg.VerifyPerSecond)
 	a.records = record.NewService(record.Deps{DB: a.db, Specs: a.catalogues, Finder: a.catalogues,
 		Accounts: a.accounts, Authz: a.policy, Audit: a.audit, Changed: a.badges.RecordChanged},
 		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
@@ -161,6 +162,7 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Error("policy listener stopped", "err", err)
 		}
 	}()
+	go a.sweepBadges(listenCtx, 10*time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listen(a.cfg.Addr) }()
 	a.log.Info("listening", "addr", a.cfg.Addr, "env", a.cfg.Env)
@@ -175,4 +177,31 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.pool.Close()
 	return nil
+}
+
+// sweepBadges withdraws, every interval until ctx ends, the skills
+// credentials whose competency has expired since the last sweep, so that
+// the status list says what the credential's own end date already does.
+func (a *app) sweepBadges(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		list, err := a.tenants.List(ctx)
+		if err != nil {
+			a.log.Warn("badge sweep: list tenants", "err", err)
+			continue
+		}
+		for _, t := range list {
+			if n, err := a.badges.SweepExpired(ctx, t); err != nil {
+				a.log.Warn("badge sweep", "tenant", t.Slug, "err", err)
+			} else if n > 0 {
+				a.log.Info("badge sweep", "tenant", t.Slug, "withdrawn", n)
+			}
+		}
+	}
 }

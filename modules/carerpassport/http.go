@@ -134,6 +134,7 @@ type listView struct {
 	Renewal   bool
 	States    []Choice
 	CanIssue  bool
+	CanCheck  bool
 }
 
 func filterOf(c *fiber.Ctx) Filter {
@@ -157,7 +158,8 @@ func (h handler) list(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "carerpassport/list", page.New(c, "Carer passports", listView{Passports: list, Query: f.Query,
-		State: string(f.State), Due: f.DueDays > 0, Renewal: f.Renewal, States: stateChoices, CanIssue: h.allowed(c, "passport", "issue")}))
+		State: string(f.State), Due: f.DueDays > 0, Renewal: f.Renewal, States: stateChoices, CanIssue: h.allowed(c, "passport", "issue"),
+		CanCheck: h.allowed(c, "verification", "check")}))
 }
 
 type issueView struct {

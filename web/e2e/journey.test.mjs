@@ -81,7 +81,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     assert.equal(new URL(page.url()).pathname, '/t/wrenford-childrens');
     await check('Dashboard', res, { heading: TRUST, tenant: TRUST });
     assert.deepEqual(await nav(), {
-      labels: ['Dashboard', 'Holders', 'Shared passports', 'People cared for', 'Catalogues', 'Members', 'Roles', 'Audit'],
+      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'People cared for', 'Catalogues', 'Members', 'Audit'],
       current: ['Dashboard'],
     });
   });
@@ -130,7 +130,8 @@ describe('carepass in a browser', { concurrency: false }, () => {
     invitationLink = await page.getByLabel('Invitation link').inputValue();
     assert.match(invitationLink, /\/join\/wrenford-childrens\/\S+$/, 'invitation link shown');
 
-    res = await navigate(() => menu.getByRole('link', { name: 'Roles' }).click());
+    res = await navigate(() => menu.getByRole('link', { name: 'Members' }).click());
+    res = await navigate(() => page.getByRole('link', { name: 'See what each role can do' }).click());
     await check('Roles', res, { heading: 'Roles', tenant: TRUST });
 
     const role = page.locator('main tbody tr td a').first();
@@ -210,7 +211,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     await check('Dashboard, after joining', res, { heading: TRUST, tenant: TRUST });
     assert.equal((await page.getByRole('navigation', { name: 'Account' }).innerText()).includes('Nia Ward'), true, 'signed in as the new member');
 
-    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders', 'Shared passports', 'People cared for', 'Catalogues'],
+    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'People cared for', 'Catalogues'],
       'ward staff see only what their role allows');
 
     res = await visit('/t/wrenford-childrens/members');

@@ -39,7 +39,12 @@ describe('scanning a passport QR code on /verify', { concurrency: false }, () =>
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'carepass-scan-'));
-    [server, makeVideo] = await Promise.all([startServer(), buildQRFrame(dir)]);
+    // Both finish before a failure is reported, so that clean-up finds them done.
+    const [started, built] = await Promise.allSettled([startServer(), buildQRFrame(dir)]);
+    server = started.value;
+    makeVideo = built.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (built.status === 'rejected') throw built.reason;
     otherVideo = await makeVideo(join(dir, 'other.y4m'), { text: 'https://example.org/not-a-passport' });
     const browser = await launch();
     browsers.push(browser);
@@ -79,8 +84,8 @@ describe('scanning a passport QR code on /verify', { concurrency: false }, () =>
   /**
    * checkOfficerPage checks a page of the officer's journey (the status, the
    * h1, the console and axe-core) without the sideways-scrolling check at
-   * 320px: these pages only set the scene here, and their own journey checks
-   * their reflow; the check pages of this test get every check.
+   * 320px: here these pages only set the scene (carer-passports.test.mjs
+   * checks them in full); the check pages of this test get every check.
    */
   async function checkOfficerPage(label, res, { status = 200, heading }) {
     const { page, steps } = officer;

@@ -2,13 +2,14 @@
 // video, made here, of one QR code held up to the camera.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM } from './browser.mjs';
 import { repoRoot } from './server.mjs';
 
-const toolPath = [process.env.PATH, '/usr/local/go/bin'].filter(Boolean).join(':');
+// Go is often only in /usr/local/go/bin (as in server.mjs).
+const toolPath = [process.env.PATH, '/usr/local/go/bin'].filter(Boolean).join(delimiter);
 
 function run(cmd, args) {
   return new Promise((resolve, reject) => {
