@@ -116,6 +116,24 @@ func (h handler) allowed(c *fiber.Ctx, obj, act string) bool {
 	return err == nil && yes
 }
 
+// detail reads the officer's passport named in the path (audited).
+func (h handler) detail(c *fiber.Ctx) (Detail, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return Detail{}, err
+	}
+	return h.svc.Get(c.UserContext(), id)
+}
+
+// ownDetail reads the signed-in holder's passport named in the path.
+func (h handler) ownDetail(c *fiber.Ctx) (Detail, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return Detail{}, err
+	}
+	return h.svc.OwnOne(c.UserContext(), id)
+}
+
 func idParam(c *fiber.Ctx) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil || id == uuid.Nil {
@@ -272,14 +290,11 @@ type detailView struct {
 }
 
 func (h handler) view(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	d, err := h.detail(c)
 	if err != nil {
 		return err
 	}
-	d, err := h.svc.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
+	id := d.ID
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return page.Render(c, "carerpassport/passport", page.New(c, "Carer passport of "+d.HolderName, detailView{Detail: d,
 		Reasons: RevokeReasons, CanIssue: h.allowed(c, "passport", "issue"), CanRevoke: h.allowed(c, "passport", "revoke"),
@@ -345,16 +360,12 @@ func (h handler) apply(c *fiber.Ctx, id uuid.UUID, action string) (Passport, str
 }
 
 func (h handler) revokeForm(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.Get(c.UserContext(), id)
+	d, err := h.detail(c)
 	if err != nil {
 		return err
 	}
 	return page.Render(c, "carerpassport/revoke", page.New(c, "Revoke this passport", detailView{Detail: d, Reasons: RevokeReasons,
-		Base: tenantPath(c, "/carer-passports/"+id.String())}))
+		Base: tenantPath(c, "/carer-passports/"+d.ID.String())}))
 }
 
 func (h handler) revoke(c *fiber.Ctx) error {
@@ -383,11 +394,7 @@ func (h handler) revoke(c *fiber.Ctx) error {
 }
 
 func (h handler) qr(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.Get(c.UserContext(), id)
+	d, err := h.detail(c)
 	if err != nil {
 		return err
 	}
@@ -405,17 +412,13 @@ func sendQR(c *fiber.Ctx, text string) error {
 }
 
 func (h handler) card(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.Get(c.UserContext(), id)
+	d, err := h.detail(c)
 	if err != nil {
 		return err
 	}
 	if d.State == Revoked {
 		page.SetFlash(c, "This passport has been revoked: there is no card to print.")
-		return c.Redirect(tenantPath(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
+		return c.Redirect(tenantPath(c, "/carer-passports/"+d.ID.String()), fiber.StatusSeeOther)
 	}
 	return h.sendCard(c, d)
 }
@@ -568,39 +571,25 @@ func (h handler) own(c *fiber.Ctx) error {
 }
 
 func (h handler) ownOne(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.OwnOne(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return page.Render(c, "carerpassport/own_passport", page.New(c, "Your carer passport", detailView{Detail: d,
-		Base: "/me/carer-passports/" + id.String(), VerifyURL: h.baseURL + "/verify"}))
+	return h.ownPage(c, "carerpassport/own_passport", "Your carer passport")
 }
 
 func (h handler) ownShow(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.OwnOne(c.UserContext(), id)
+	return h.ownPage(c, "carerpassport/show", "Show your carer passport")
+}
+
+func (h handler) ownPage(c *fiber.Ctx, tmpl, title string) error {
+	d, err := h.ownDetail(c)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return page.Render(c, "carerpassport/show", page.New(c, "Show your carer passport", detailView{Detail: d,
-		Base: "/me/carer-passports/" + id.String(), VerifyURL: h.baseURL + "/verify"}))
+	return page.Render(c, tmpl, page.New(c, title, detailView{Detail: d,
+		Base: "/me/carer-passports/" + d.ID.String(), VerifyURL: h.baseURL + "/verify"}))
 }
 
 func (h handler) ownQR(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.svc.OwnOne(c.UserContext(), id)
+	d, err := h.ownDetail(c)
 	if err != nil {
 		return err
 	}
