@@ -166,12 +166,12 @@ func cmdSeed(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdTenant(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "suspend" && args[0] != "resume") {
-		fmt.Fprintln(e.stderr, "Usage: carepass tenant create|suspend|resume [flags]   (--help after the verb for its flags)")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "suspend" && args[0] != "resume" && args[0] != "rotate-key") {
+		fmt.Fprintln(e.stderr, "Usage: carepass tenant create|suspend|resume|rotate-key [flags]   (--help after the verb for its flags)")
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return nil
 		}
-		return errors.New("tenant needs create, suspend or resume")
+		return errors.New("tenant needs create, suspend, resume or rotate-key")
 	}
 	verb := args[0]
 	fs := flags(e, "tenant "+verb, "tenant "+verb+" [flags]")
@@ -198,6 +198,15 @@ func cmdTenant(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Created %s (%s) at /t/%s\nInvitation for %s (hand it over; valid 14 days, shown once):\n  %s%s\n",
 			p.Tenant.Name, p.Tenant.Kind, p.Tenant.Slug, *admin, *base, p.InvitePath)
+	case "rotate-key":
+		if *slug == "" && fs.NArg() > 0 {
+			*slug = fs.Arg(0)
+		}
+		pub, err := rotateKey(ctx, a, *slug)
+		if err != nil {
+			return cliErr(err)
+		}
+		fmt.Fprintf(e.stdout, "%s now signs with key %s; its earlier keys stay published, so what they signed keeps verifying\n", *slug, pub.KID)
 	default:
 		if *slug == "" && fs.NArg() > 0 {
 			*slug = fs.Arg(0)

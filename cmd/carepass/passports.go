@@ -7,7 +7,9 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/carerpassport"
+	"github.com/carepass/carepass/modules/credential"
 	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
 	"github.com/carepass/carepass/tenants"
@@ -65,4 +67,22 @@ func (p passportChecker) Check(ctx context.Context, codeOrQR string) (register.C
 	}
 	return register.CheckResult{Confirmed: true, HolderName: r.HolderName, IssuerName: r.IssuerName,
 		SchemeName: r.SchemeName, ValidUntil: r.ValidUntil, Benefits: r.Benefits, Code: r.Code}, nil
+}
+
+// rotateKey retires the signing key of the tenant with slug and makes a new
+// one, recorded in the platform audit chain as done from the command line.
+func rotateKey(ctx context.Context, a *app, slug string) (credential.PublicKey, error) {
+	t, err := a.tenants.BySlug(ctx, slug)
+	if err != nil {
+		return credential.PublicKey{}, err
+	}
+	var pub credential.PublicKey
+	err = a.db.Platform(ctx, func(tx *gorm.DB) error {
+		if pub, err = a.issuer.Rotate(ctx, tx, t); err != nil {
+			return err
+		}
+		return a.audit.RecordPlatform(ctx, tx, audit.Event{Action: "issuer.rotate_key", ObjectType: "tenant",
+			ObjectID: t.ID.String(), ActorLabel: "command line", Detail: map[string]string{"kid": pub.KID}})
+	})
+	return pub, err
 }
