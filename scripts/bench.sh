@@ -284,7 +284,7 @@ bench_row() {
 	[[ $auth == yes ]] && cookie="$COOKIE"
 	[[ -n $body ]] && post=(-H "Content-Type: application/json" --data-binary "$body")
 	RESULT[$label]=ok
-	echo "  $label: ${body:+POST}${body:-GET} $path" >&2
+	if [[ -n $body ]]; then echo "  $label: POST $path $body" >&2; else echo "  $label: GET $path" >&2; fi
 
 	# One checked response first; wrk then must see responses of the same size.
 	if ! out="$(curl -s -o /dev/null -w '%{http_code} %{size_header} %{size_download}' \
