@@ -25,6 +25,7 @@ import (
 	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
 	"github.com/carepass/carepass/modules/share"
+	"github.com/carepass/carepass/modules/training"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
 	"github.com/carepass/carepass/web"
@@ -53,6 +54,7 @@ type app struct {
 	passports  *carerpassport.Service
 	register   *register.Service
 	badges     *badge.Service
+	training   *training.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -95,6 +97,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	a.schemes = scheme.NewService(a.db, a.audit, now)
 	a.register = register.NewService(a.db, a.audit, now)
+	a.training = training.NewService(a.db, a.audit, a.records, now)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})

@@ -193,6 +193,9 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 	if err := seedBadges(ctx, a); err != nil {
 		return nil, fmt.Errorf("seed badges: %w", err)
 	}
+	if err := seedTraining(ctx, a); err != nil {
+		return nil, fmt.Errorf("seed training: %w", err)
+	}
 	return out, nil
 }
 

@@ -272,48 +272,54 @@ func (s *Service) Enrol(ctx context.Context, holderID uuid.UUID, in EnrolInput) 
 	}
 	var out Record
 	err = s.tx(ctx, func(tx *gorm.DB, st store) error {
-		h, err := st.holder(holderID)
-		if err != nil {
-			return err
-		}
-		if h.Status != "active" {
-			return errs.E(errs.Conflict, h.name()+" has left this organisation and cannot be enrolled")
-		}
-		spec, err := s.specs.Competency(ctx, tx, in.CompetencyID)
-		if err != nil {
-			return fmt.Errorf("record: enrol: %w", err)
-		}
-		if spec.CatalogueStatus != catalogue.Published {
-			return errs.Validation(errs.FieldError{Field: "competency_id", Message: fmt.Sprintf(
-				"%s is in a %s catalogue version; holders can only be enrolled in a published version", spec.Code, spec.CatalogueStatus)})
-		}
-		if err := s.checkCaredFor(st, spec, in.CaredForID); err != nil {
-			return err
-		}
-		now := s.clock()
-		row := recordRow{TenantID: st.tenant, ID: uuid.Must(uuid.NewV7()), HolderID: h.ID, PersonID: h.PersonID,
-			CompetencyID: spec.ID, CaredForID: in.CaredForID, State: string(Enrolled), Setting: in.Setting,
-			CreatedAt: now, UpdatedAt: now}
-		if err := st.insertRecord(row); err != nil {
-			return err
-		}
-		name, err := s.actorName(ctx, tx, actor)
-		if err != nil {
-			return err
-		}
-		if err := st.insertEvent(eventRow{ID: uuid.Must(uuid.NewV7()), RecordID: row.ID, ToState: string(Enrolled), At: now,
-			ByAccount: &actor, ByName: name, Setting: in.Setting, Notes: in.Notes, EvidenceRef: in.EvidenceRef}); err != nil {
-			return err
-		}
-		if err := s.audit.Record(ctx, tx, audit.Event{Action: "record.enrol", ObjectType: "record", ObjectID: row.ID.String(),
-			Detail: map[string]string{"holder": h.ID.String(), "competency": spec.Code, "to": string(Enrolled)}}); err != nil {
-			return err
-		}
-		out = row.record()
-		out.derive(spec, now, s.window)
-		return nil
+		out, err = s.enrol(ctx, tx, st, actor, holderID, in)
+		return err
 	})
 	return out, err
+}
+
+// enrol stores a new record of in's competency for the holder, in tx.
+func (s *Service) enrol(ctx context.Context, tx *gorm.DB, st store, actor, holderID uuid.UUID, in EnrolInput) (Record, error) {
+	h, err := st.holder(holderID)
+	if err != nil {
+		return Record{}, err
+	}
+	if h.Status != "active" {
+		return Record{}, errs.E(errs.Conflict, h.name()+" has left this organisation and cannot be enrolled")
+	}
+	spec, err := s.specs.Competency(ctx, tx, in.CompetencyID)
+	if err != nil {
+		return Record{}, fmt.Errorf("record: enrol: %w", err)
+	}
+	if spec.CatalogueStatus != catalogue.Published {
+		return Record{}, errs.Validation(errs.FieldError{Field: "competency_id", Message: fmt.Sprintf(
+			"%s is in a %s catalogue version; holders can only be enrolled in a published version", spec.Code, spec.CatalogueStatus)})
+	}
+	if err := s.checkCaredFor(st, spec, in.CaredForID); err != nil {
+		return Record{}, err
+	}
+	now := s.clock()
+	row := recordRow{TenantID: st.tenant, ID: uuid.Must(uuid.NewV7()), HolderID: h.ID, PersonID: h.PersonID,
+		CompetencyID: spec.ID, CaredForID: in.CaredForID, State: string(Enrolled), Setting: in.Setting,
+		CreatedAt: now, UpdatedAt: now}
+	if err := st.insertRecord(row); err != nil {
+		return Record{}, err
+	}
+	name, err := s.actorName(ctx, tx, actor)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := st.insertEvent(eventRow{ID: uuid.Must(uuid.NewV7()), RecordID: row.ID, ToState: string(Enrolled), At: now,
+		ByAccount: &actor, ByName: name, Setting: in.Setting, Notes: in.Notes, EvidenceRef: in.EvidenceRef}); err != nil {
+		return Record{}, err
+	}
+	if err := s.audit.Record(ctx, tx, audit.Event{Action: "record.enrol", ObjectType: "record", ObjectID: row.ID.String(),
+		Detail: map[string]string{"holder": h.ID.String(), "competency": spec.Code, "to": string(Enrolled)}}); err != nil {
+		return Record{}, err
+	}
+	out := row.record()
+	out.derive(spec, now, s.window)
+	return out, nil
 }
 
 // checkCaredFor checks the cared-for person given for a new record against
