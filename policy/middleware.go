@@ -80,3 +80,26 @@ func (e *Enforcers) decide(c *fiber.Ctx, domain, subject string, p Permission) e
 	}
 	return c.Next()
 }
+
+// SignedIn lets a request through only with a signed-in account, in any
+// tenant or none (the holder's own pages).
+func SignedIn(c *fiber.Ctx) error {
+	if _, ok := tenants.ActorFrom(c.UserContext()); !ok {
+		return errs.E(errs.Unauthenticated, msgSignIn)
+	}
+	return c.Next()
+}
+
+// Can reports whether the request's account may do obj:act in the request's
+// tenant, for pages that show an action only to those allowed it. A
+// suspended tenant allows nothing.
+func (e *Enforcers) Can(c *fiber.Ctx, obj, act string) bool {
+	ctx := c.UserContext()
+	actor, ok := tenants.ActorFrom(ctx)
+	t, tok := tenants.FromContext(ctx)
+	if !ok || !tok || t.Suspended() {
+		return false
+	}
+	yes, err := e.Allowed(ctx, t.ID.String(), actor.String(), Permission{Object: obj, Action: act})
+	return err == nil && yes
+}

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 )
 
@@ -34,4 +35,10 @@ func WithActor(ctx context.Context, accountID uuid.UUID) context.Context {
 func ActorFrom(ctx context.Context) (uuid.UUID, bool) {
 	id, ok := ctx.Value(actorKey).(uuid.UUID)
 	return id, ok && id != uuid.Nil
+}
+
+// Path returns rest under the address of the request's tenant: /t/<slug>rest.
+func Path(c *fiber.Ctx, rest string) string {
+	t, _ := FromContext(c.UserContext())
+	return "/t/" + t.Slug + rest
 }

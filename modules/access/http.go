@@ -59,26 +59,6 @@ type handler struct {
 	cookies account.Cookies
 }
 
-// tenantPath returns the path of a page of the request's tenant.
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
-// allowed reports whether the signed-in account holds obj:act in the
-// request's tenant, to decide which controls a page shows. The routes
-// themselves are guarded by Require.
-func (h handler) allowed(c *fiber.Ctx, obj, act string) bool {
-	ctx := c.UserContext()
-	actor, ok := tenants.ActorFrom(ctx)
-	t, tok := tenants.FromContext(ctx)
-	if !ok || !tok || t.Suspended() {
-		return false
-	}
-	yes, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), policy.Permission{Object: obj, Action: act})
-	return err == nil && yes
-}
-
 // accountParam parses the :account parameter; anything else is a 404.
 func accountParam(c *fiber.Ctx) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Params("account"))
@@ -137,9 +117,9 @@ func (h handler) membersView(c *fiber.Ctx) (membersView, error) {
 		return membersView{}, err
 	}
 	names := roleNames(roles)
-	v := membersView{Roles: roles, CanWrite: h.allowed(c, "members", "write")}
+	v := membersView{Roles: roles, CanWrite: h.enf.Can(c, "members", "write")}
 	for _, m := range members {
-		item := memberItem{Member: m, Href: tenantPath(c, "/members/"+m.AccountID.String())}
+		item := memberItem{Member: m, Href: tenants.Path(c, "/members/"+m.AccountID.String())}
 		for _, k := range m.Roles {
 			item.RoleNames = append(item.RoleNames, names[k])
 		}
@@ -211,7 +191,7 @@ func (h handler) revokeInvitation(c *fiber.Ctx) error {
 		return err
 	}
 	page.SetFlash(c, "The invitation has been revoked. Its link no longer works.")
-	return c.Redirect(tenantPath(c, "/members"), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/members"), fiber.StatusSeeOther)
 }
 
 type roleOption struct {
@@ -242,7 +222,7 @@ func (h handler) memberView(c *fiber.Ctx, id uuid.UUID, checked []string) (membe
 		checked = m.Roles
 	}
 	actor, _ := tenants.ActorFrom(ctx)
-	v := memberView{Member: m, CanWrite: h.allowed(c, "members", "write"), Self: actor == m.AccountID}
+	v := memberView{Member: m, CanWrite: h.enf.Can(c, "members", "write"), Self: actor == m.AccountID}
 	for _, r := range roles {
 		v.Roles = append(v.Roles, roleOption{Key: r.Key, Name: r.Name, Description: r.Description, Checked: slices.Contains(checked, r.Key)})
 	}
@@ -278,7 +258,7 @@ func (h handler) setMemberRoles(c *fiber.Ctx) error {
 		return page.Invalid(c, "access/member", page.New(c, v.Member.DisplayName(), v), err, nil)
 	}
 	page.SetFlash(c, "Roles changed.")
-	return c.Redirect(tenantPath(c, "/members/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/members/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) removeMemberForm(c *fiber.Ctx) error {
@@ -315,7 +295,7 @@ func (h handler) removeMember(c *fiber.Ctx) error {
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
 	page.SetFlash(c, m.DisplayName()+" has been removed and can no longer use this organisation's Carepass.")
-	return c.Redirect(tenantPath(c, "/members"), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/members"), fiber.StatusSeeOther)
 }
 
 // Roles pages.
@@ -330,7 +310,7 @@ func (h handler) roles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return page.Render(c, "access/roles", page.New(c, "Roles", rolesView{Roles: roles, CanWrite: h.allowed(c, "roles", "write")}))
+	return page.Render(c, "access/roles", page.New(c, "Roles", rolesView{Roles: roles, CanWrite: h.enf.Can(c, "roles", "write")}))
 }
 
 type permissionItem struct {
@@ -377,7 +357,7 @@ func (h handler) roleView(c *fiber.Ctx, checked []policy.Permission) (roleView, 
 	if err != nil {
 		return roleView{}, err
 	}
-	canWrite := h.allowed(c, "roles", "write")
+	canWrite := h.enf.Can(c, "roles", "write")
 	v := roleView{Role: r, CanWrite: canWrite, Editable: canWrite && r.Editable}
 	if checked == nil {
 		checked = r.Permissions
@@ -409,7 +389,7 @@ func (h handler) copyRole(c *fiber.Ctx) error {
 		return h.roleInvalid(c, err, nil, map[string]string{"name": name})
 	}
 	page.SetFlash(c, r.Name+" has been created. You can now change what it allows.")
-	return c.Redirect(tenantPath(c, "/roles/"+r.Key), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/roles/"+r.Key), fiber.StatusSeeOther)
 }
 
 func (h handler) setRolePermissions(c *fiber.Ctx) error {
@@ -426,7 +406,7 @@ func (h handler) setRolePermissions(c *fiber.Ctx) error {
 		return h.roleInvalid(c, err, perms, nil)
 	}
 	page.SetFlash(c, "Permissions changed. They apply from the next page each member opens.")
-	return c.Redirect(tenantPath(c, "/roles/"+key), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/roles/"+key), fiber.StatusSeeOther)
 }
 
 func (h handler) renameRole(c *fiber.Ctx) error {
@@ -445,7 +425,7 @@ func (h handler) renameRole(c *fiber.Ctx) error {
 		return h.roleInvalid(c, err, nil, map[string]string{"rename": name})
 	}
 	page.SetFlash(c, "The role has been renamed.")
-	return c.Redirect(tenantPath(c, "/roles/"+key), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/roles/"+key), fiber.StatusSeeOther)
 }
 
 func (h handler) deleteRoleForm(c *fiber.Ctx) error {
@@ -474,7 +454,7 @@ func (h handler) deleteRole(c *fiber.Ctx) error {
 		return page.Invalid(c, "access/role_delete", page.New(c, "Delete "+v.Role.Name, v), err, nil)
 	}
 	page.SetFlash(c, r.Name+" has been deleted.")
-	return c.Redirect(tenantPath(c, "/roles"), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/roles"), fiber.StatusSeeOther)
 }
 
 // JSON API.

@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -385,12 +384,5 @@ func activeTenantIDs(ctx context.Context, tx *gorm.DB, accountID uuid.UUID) ([]u
 // storeErr wraps a driver error with the operation, keeps application
 // errors as they are and turns an unreachable database into Unavailable.
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("access: %s: %w", op, err))
-	}
-	return fmt.Errorf("access: %s: %w", op, err)
+	return pg.StoreErr("access", op, err)
 }

@@ -446,12 +446,5 @@ func truncate(s string, n int) string {
 }
 
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("account: %s: %w", op, err))
-	}
-	return fmt.Errorf("account: %s: %w", op, err)
+	return pg.StoreErr("account", op, err)
 }

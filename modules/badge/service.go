@@ -22,6 +22,7 @@ import (
 	"github.com/carepass/carepass/modules/issuer"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/modules/record"
+	"github.com/carepass/carepass/modules/throttle"
 	"github.com/carepass/carepass/tenants"
 )
 
@@ -38,7 +39,7 @@ type Service struct {
 	urls    urls
 	now     func() time.Time
 
-	throttle *throttle
+	throttle *throttle.Limiter
 
 	mu       sync.Mutex
 	statuses map[string]signedStatus
@@ -64,7 +65,7 @@ func NewService(db *tenants.DB, store *tenants.Store, keys *issuer.Service, log 
 		now = time.Now
 	}
 	return &Service{db: db, tenants: store, keys: keys, audit: log, urls: urls{base: strings.TrimRight(baseURL, "/")},
-		now: now, throttle: newThrottle(verifyPerMinute, verifyPerSecond, now), statuses: map[string]signedStatus{}}
+		now: now, throttle: throttle.New(verifyPerMinute, verifyPerSecond, now), statuses: map[string]signedStatus{}}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -78,14 +79,7 @@ const (
 )
 
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("badge: %s: %w", op, err))
-	}
-	return fmt.Errorf("badge: %s: %w", op, err)
+	return pg.StoreErr("badge", op, err)
 }
 
 func actorOf(ctx context.Context) error {
@@ -682,6 +676,12 @@ func (s *Service) Verify(ctx context.Context, token string) (Result, error) {
 	return s.urls.verify(ctx, token, s.now(), keys, status)
 }
 
+// Default verification limits, per process: per client and in total.
+const (
+	verifyPerMinute = 60
+	verifyPerSecond = 200
+)
+
 // SetVerifyLimits replaces the default verification limits (60 a minute
 // per client, 200 a second in total) with the configured ones; values
 // below 1 keep the default. Call it before serving.
@@ -692,9 +692,9 @@ func (s *Service) SetVerifyLimits(perMinute, perSecond int) {
 	if perSecond < 1 {
 		perSecond = verifyPerSecond
 	}
-	s.throttle = newThrottle(perMinute, perSecond, s.now)
+	s.throttle = throttle.New(perMinute, perSecond, s.now)
 }
 
 // Allow takes one verification from client's allowance; false means the
 // client (or everyone together) is over the limit for now.
-func (s *Service) Allow(client string) bool { return s.throttle.allow(client) }
+func (s *Service) Allow(client string) bool { return s.throttle.Allow(client) }

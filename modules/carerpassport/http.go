@@ -73,12 +73,12 @@ func Routes(r Routers, svc *Service, enf *policy.Enforcers, baseURL string) {
 	r.TenantAPI.Post("/carer-passports/:id/revoke", revoke, h.revokeJSON)
 	r.TenantAPI.Post("/verify", check, h.checkJSON)
 
-	r.Portal.Get("/carer-passports", signedIn, h.own)
-	r.Portal.Get("/carer-passports/:id", signedIn, h.ownOne)
-	r.Portal.Get("/carer-passports/:id/show", signedIn, h.ownShow)
-	r.Portal.Get("/carer-passports/:id/qr.svg", signedIn, h.ownQR)
-	r.Portal.Get("/carer-passports/:id/card.pdf", signedIn, h.ownCard)
-	r.Portal.Post("/carer-passports/:id/renewal", signedIn, h.askRenewal)
+	r.Portal.Get("/carer-passports", policy.SignedIn, h.own)
+	r.Portal.Get("/carer-passports/:id", policy.SignedIn, h.ownOne)
+	r.Portal.Get("/carer-passports/:id/show", policy.SignedIn, h.ownShow)
+	r.Portal.Get("/carer-passports/:id/qr.svg", policy.SignedIn, h.ownQR)
+	r.Portal.Get("/carer-passports/:id/card.pdf", policy.SignedIn, h.ownCard)
+	r.Portal.Post("/carer-passports/:id/renewal", policy.SignedIn, h.askRenewal)
 
 	r.Public.Get("/verify", h.verifyForm)
 	r.Public.Post("/verify", h.verify)
@@ -90,30 +90,6 @@ type handler struct {
 	svc     *Service
 	enf     *policy.Enforcers
 	baseURL string
-}
-
-// signedIn refuses requests without a signed-in account.
-func signedIn(c *fiber.Ctx) error {
-	if _, ok := tenants.ActorFrom(c.UserContext()); !ok {
-		return errs.E(errs.Unauthenticated, "Sign in to continue")
-	}
-	return c.Next()
-}
-
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
-func (h handler) allowed(c *fiber.Ctx, obj, act string) bool {
-	ctx := c.UserContext()
-	actor, ok := tenants.ActorFrom(ctx)
-	t, tok := tenants.FromContext(ctx)
-	if !ok || !tok || t.Suspended() {
-		return false
-	}
-	yes, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), policy.Permission{Object: obj, Action: act})
-	return err == nil && yes
 }
 
 // detail reads the officer's passport named in the path (audited).
@@ -176,8 +152,8 @@ func (h handler) list(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "carerpassport/list", page.New(c, "Carer passports", listView{Passports: list, Query: f.Query,
-		State: string(f.State), Due: f.DueDays > 0, Renewal: f.Renewal, States: stateChoices, CanIssue: h.allowed(c, "passport", "issue"),
-		CanCheck: h.allowed(c, "verification", "check")}))
+		State: string(f.State), Due: f.DueDays > 0, Renewal: f.Renewal, States: stateChoices, CanIssue: h.enf.Can(c, "passport", "issue"),
+		CanCheck: h.enf.Can(c, "verification", "check")}))
 }
 
 type issueView struct {
@@ -191,7 +167,7 @@ type issueView struct {
 }
 
 func (h handler) issueView(c *fiber.Ctx, holderID uuid.UUID) (issueView, error) {
-	v := issueView{Methods: ConsentMethods, Back: tenantPath(c, "/carer-passports")}
+	v := issueView{Methods: ConsentMethods, Back: tenants.Path(c, "/carer-passports")}
 	ctx := c.UserContext()
 	if holderID != uuid.Nil {
 		hold, err := h.svc.Holder(ctx, holderID)
@@ -277,7 +253,7 @@ func (h handler) issue(c *fiber.Ctx) error {
 		return page.Invalid(c, "carerpassport/issue", page.New(c, "Issue a carer passport", v), err, form)
 	}
 	page.SetFlash(c, "Passport issued to "+p.HolderName+". Give them the code or print their wallet card.")
-	return c.Redirect(tenantPath(c, "/carer-passports/"+p.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carer-passports/"+p.ID.String()), fiber.StatusSeeOther)
 }
 
 type detailView struct {
@@ -297,8 +273,8 @@ func (h handler) view(c *fiber.Ctx) error {
 	id := d.ID
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return page.Render(c, "carerpassport/passport", page.New(c, "Carer passport of "+d.HolderName, detailView{Detail: d,
-		Reasons: RevokeReasons, CanIssue: h.allowed(c, "passport", "issue"), CanRevoke: h.allowed(c, "passport", "revoke"),
-		Base: tenantPath(c, "/carer-passports/"+id.String()), VerifyURL: h.baseURL + "/verify"}))
+		Reasons: RevokeReasons, CanIssue: h.enf.Can(c, "passport", "issue"), CanRevoke: h.enf.Can(c, "passport", "revoke"),
+		Base: tenants.Path(c, "/carer-passports/"+id.String()), VerifyURL: h.baseURL + "/verify"}))
 }
 
 func (h handler) act(action string) fiber.Handler {
@@ -311,12 +287,12 @@ func (h handler) act(action string) fiber.Handler {
 		if err != nil {
 			if errs.Is(err, errs.Conflict) || errs.Is(err, errs.Invalid) {
 				page.SetFlash(c, errs.MessageOf(err))
-				return c.Redirect(tenantPath(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
+				return c.Redirect(tenants.Path(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
 			}
 			return err
 		}
 		page.SetFlash(c, msg)
-		return c.Redirect(tenantPath(c, "/carer-passports/"+p.ID.String()), fiber.StatusSeeOther)
+		return c.Redirect(tenants.Path(c, "/carer-passports/"+p.ID.String()), fiber.StatusSeeOther)
 	}
 }
 
@@ -365,7 +341,7 @@ func (h handler) revokeForm(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "carerpassport/revoke", page.New(c, "Revoke this passport", detailView{Detail: d, Reasons: RevokeReasons,
-		Base: tenantPath(c, "/carer-passports/"+d.ID.String())}))
+		Base: tenants.Path(c, "/carer-passports/"+d.ID.String())}))
 }
 
 func (h handler) revoke(c *fiber.Ctx) error {
@@ -381,16 +357,16 @@ func (h handler) revoke(c *fiber.Ctx) error {
 				return gerr
 			}
 			return page.Invalid(c, "carerpassport/revoke", page.New(c, "Revoke this passport", detailView{Detail: d,
-				Reasons: RevokeReasons, Base: tenantPath(c, "/carer-passports/"+id.String())}), err, form)
+				Reasons: RevokeReasons, Base: tenants.Path(c, "/carer-passports/"+id.String())}), err, form)
 		}
 		if errs.Is(err, errs.Conflict) {
 			page.SetFlash(c, errs.MessageOf(err))
-			return c.Redirect(tenantPath(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
+			return c.Redirect(tenants.Path(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
 		}
 		return err
 	}
 	page.SetFlash(c, "Passport revoked. It can no longer be confirmed as valid, online at once and offline at the next status update.")
-	return c.Redirect(tenantPath(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carer-passports/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) qr(c *fiber.Ctx) error {
@@ -418,7 +394,7 @@ func (h handler) card(c *fiber.Ctx) error {
 	}
 	if d.State == Revoked {
 		page.SetFlash(c, "This passport has been revoked: there is no card to print.")
-		return c.Redirect(tenantPath(c, "/carer-passports/"+d.ID.String()), fiber.StatusSeeOther)
+		return c.Redirect(tenants.Path(c, "/carer-passports/"+d.ID.String()), fiber.StatusSeeOther)
 	}
 	return h.sendCard(c, d)
 }
@@ -445,7 +421,7 @@ type checkView struct {
 }
 
 func (h handler) checkForm(c *fiber.Ctx) error {
-	return page.Render(c, "carerpassport/check", page.New(c, "Check a carer passport", checkView{Action: tenantPath(c, "/check")}))
+	return page.Render(c, "carerpassport/check", page.New(c, "Check a carer passport", checkView{Action: tenants.Path(c, "/check")}))
 }
 
 func clientKey(c *fiber.Ctx) string {
@@ -462,7 +438,7 @@ func (h handler) check(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderResult(c, "carerpassport/check", "Check a carer passport", tenantPath(c, "/check"), r)
+	return h.renderResult(c, "carerpassport/check", "Check a carer passport", tenants.Path(c, "/check"), r)
 }
 
 func (h handler) renderResult(c *fiber.Ctx, tmpl, title, action string, r Result) error {
@@ -514,18 +490,18 @@ type verifyResponse struct {
 
 var notConfirmedJSON = []byte(`{"result":"not_confirmed","message":"` + NotConfirmed + `"}`)
 
+// verifyJSON is the public check: anonymous, and throttled by address
+// because it ignores any session.
 func (h handler) verifyJSON(c *fiber.Ctx) error {
-	var body struct {
-		Code string `json:"code"`
-		QR   string `json:"qr"`
-	}
-	if err := jsonbody.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.answerJSON(c, uuid.Nil, "ip:"+c.IP(), body.Code, body.QR)
+	return h.answerJSON(c, uuid.Nil, "ip:"+c.IP())
 }
 
 func (h handler) checkJSON(c *fiber.Ctx) error {
+	t, _ := tenants.FromContext(c.UserContext())
+	return h.answerJSON(c, t.ID, clientKey(c))
+}
+
+func (h handler) answerJSON(c *fiber.Ctx, verifierTenant uuid.UUID, client string) error {
 	var body struct {
 		Code string `json:"code"`
 		QR   string `json:"qr"`
@@ -533,16 +509,11 @@ func (h handler) checkJSON(c *fiber.Ctx) error {
 	if err := jsonbody.Decode(c, &body); err != nil {
 		return err
 	}
-	t, _ := tenants.FromContext(c.UserContext())
-	return h.answerJSON(c, t.ID, clientKey(c), body.Code, body.QR)
-}
-
-func (h handler) answerJSON(c *fiber.Ctx, verifierTenant uuid.UUID, client, code, qr string) error {
-	text, ch := code, ChannelAPI
-	if qr != "" {
-		text = qr
+	text := body.Code
+	if body.QR != "" {
+		text = body.QR
 	}
-	r, err := h.svc.Verify(c.UserContext(), VerifyInput{Text: text, Channel: ch, Verifier: verifierTenant, Client: client})
+	r, err := h.svc.Verify(c.UserContext(), VerifyInput{Text: text, Channel: ChannelAPI, Verifier: verifierTenant, Client: client})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/carepass/carepass/modules/credential"
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/pg"
+	"github.com/carepass/carepass/modules/throttle"
 	"github.com/carepass/carepass/tenants"
 )
 
@@ -61,7 +62,7 @@ type Config struct {
 type Service struct {
 	Deps
 	now      func() time.Time
-	throttle *throttle
+	throttle *throttle.Limiter
 }
 
 // NewService returns the service.
@@ -75,7 +76,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if cfg.GlobalPerSecond <= 0 {
 		cfg.GlobalPerSecond = 200
 	}
-	return &Service{Deps: d, now: cfg.Now, throttle: newThrottle(cfg.ClientPerMinute, cfg.GlobalPerSecond, cfg.Now)}
+	return &Service{Deps: d, now: cfg.Now, throttle: throttle.New(cfg.ClientPerMinute, cfg.GlobalPerSecond, cfg.Now)}
 }
 
 const msgNoPassport = "No passport with that reference"
@@ -90,17 +91,7 @@ func scope(ctx context.Context) (tenants.Tenant, uuid.UUID, error) {
 }
 
 func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("carerpassport: %s: %w", op, err))
-	}
-	return fmt.Errorf("carerpassport: %s: %w", op, err)
+	return pg.StoreErr("carerpassport", op, err)
 }
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }

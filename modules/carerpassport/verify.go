@@ -43,7 +43,7 @@ var ErrThrottled = errs.E(errs.TooMany, "Too many checks from here. Wait a minut
 // at once; it runs outside any tenant scope, where row-level security shows
 // only the one passport the transaction names.
 func (s *Service) Verify(ctx context.Context, in VerifyInput) (Result, error) {
-	if !s.throttle.allow(in.Client) {
+	if !s.throttle.Allow(in.Client) {
 		return Result{}, ErrThrottled
 	}
 	now := s.now().UTC()

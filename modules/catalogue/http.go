@@ -78,26 +78,6 @@ const (
 	msgNoCompetency = "No competency with that reference"
 )
 
-// tenantPath returns the path of a page of the request's tenant.
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
-// allowed reports whether the signed-in account holds catalogue:act in the
-// request's tenant, to decide which controls a page shows. The routes
-// themselves are guarded by Require.
-func (h handler) allowed(c *fiber.Ctx, act string) bool {
-	ctx := c.UserContext()
-	actor, ok := tenants.ActorFrom(ctx)
-	t, tok := tenants.FromContext(ctx)
-	if !ok || !tok || t.Suspended() {
-		return false
-	}
-	yes, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), policy.Permission{Object: "catalogue", Action: act})
-	return err == nil && yes
-}
-
 // idParam parses a UUID path parameter; anything else is a 404 with msg.
 func idParam(c *fiber.Ctx, name, msg string) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Params(name))
@@ -119,7 +99,7 @@ func formValue(c *fiber.Ctx, key string) string {
 }
 
 func catalogueHref(c *fiber.Ctx, id uuid.UUID) string {
-	return tenantPath(c, "/catalogues/"+id.String())
+	return tenants.Path(c, "/catalogues/"+id.String())
 }
 
 func competencyHref(c *fiber.Ctx, id uuid.UUID, code string) string {
@@ -282,7 +262,7 @@ func (h handler) indexView(c *fiber.Ctx) (indexView, error) {
 	if err != nil {
 		return indexView{}, err
 	}
-	v := indexView{CanWrite: h.allowed(c, "write")}
+	v := indexView{CanWrite: h.enf.Can(c, "catalogue", "write")}
 	at := map[string]int{}
 	for _, cat := range list {
 		i, ok := at[cat.Key]
@@ -297,7 +277,7 @@ func (h handler) indexView(c *fiber.Ctx) (indexView, error) {
 		slices.SortFunc(g.Versions, func(a, b version) int { return b.Version - a.Version })
 	}
 	for _, std := range lib {
-		item := libraryItem{StdCatalogue: std, Href: tenantPath(c, "/catalogues/library/"+std.ID.String())}
+		item := libraryItem{StdCatalogue: std, Href: tenants.Path(c, "/catalogues/library/"+std.ID.String())}
 		for _, g := range v.Groups {
 			if latest := g.Versions[0]; latest.StdCatalogueID != nil && *latest.StdCatalogueID == std.ID {
 				item.Adopted = append(item.Adopted, latest)
@@ -370,8 +350,8 @@ func (h handler) libraryView(c *fiber.Ctx, id uuid.UUID) (libraryView, error) {
 	if err != nil {
 		return libraryView{}, err
 	}
-	v := libraryView{Catalogue: std, DefaultKey: strings.ToLower(std.Code), CanWrite: h.allowed(c, "write")}
-	base := tenantPath(c, "/catalogues/library/"+id.String()+"/")
+	v := libraryView{Catalogue: std, DefaultKey: strings.ToLower(std.Code), CanWrite: h.enf.Can(c, "catalogue", "write")}
+	base := tenants.Path(c, "/catalogues/library/"+id.String()+"/")
 	for _, k := range comps {
 		v.Competencies = append(v.Competencies, spec{Spec: k.Spec, Href: base + k.Code, Standard: true})
 	}
@@ -429,7 +409,7 @@ func (h handler) standardOf(c *fiber.Ctx, cat Catalogue, k Competency) (*spec, s
 	}
 	for _, s := range comps {
 		if s.ID == *k.StdCompetencyID {
-			return &spec{Spec: s.Spec, Href: tenantPath(c, "/catalogues/library/"+std.ID.String()+"/"+s.Code), Standard: true},
+			return &spec{Spec: s.Spec, Href: tenants.Path(c, "/catalogues/library/"+std.ID.String()+"/"+s.Code), Standard: true},
 				std.Title + ", version " + strconv.Itoa(std.Version), nil
 		}
 	}
@@ -460,7 +440,7 @@ func (h handler) competency(c *fiber.Ctx) error {
 	}
 	ver := versionOf(c, cat)
 	v := competencyView{Spec: spec{Spec: k.Spec, Standard: k.StdCompetencyID != nil}, Catalogue: &ver,
-		BackHref: ver.Href, BackText: "Back to " + ver.Name(), CanEdit: cat.Status == Draft && h.allowed(c, "write")}
+		BackHref: ver.Href, BackText: "Back to " + ver.Name(), CanEdit: cat.Status == Draft && h.enf.Can(c, "catalogue", "write")}
 	hrefs := map[string]string{}
 	for _, o := range comps {
 		hrefs[o.Code] = competencyHref(c, cat.ID, o.Code)
@@ -482,7 +462,7 @@ func (h handler) libraryCompetency(c *fiber.Ctx) error {
 		return err
 	}
 	code := codeParam(c)
-	base := tenantPath(c, "/catalogues/library/"+id.String())
+	base := tenants.Path(c, "/catalogues/library/"+id.String())
 	hrefs := map[string]string{}
 	var found *StdCompetency
 	for i, k := range comps {
@@ -524,9 +504,9 @@ func (h handler) catalogueView(c *fiber.Ctx, id uuid.UUID, q string) (catalogueV
 		return catalogueView{}, err
 	}
 	v := catalogueView{Catalogue: versionOf(c, cat), Total: len(comps), Query: q,
-		CanWrite: h.allowed(c, "write"), CanPublish: h.allowed(c, "publish")}
+		CanWrite: h.enf.Can(c, "catalogue", "write"), CanPublish: h.enf.Can(c, "catalogue", "publish")}
 	if cat.StdCatalogueID != nil {
-		v.LibraryHref = tenantPath(c, "/catalogues/library/"+cat.StdCatalogueID.String())
+		v.LibraryHref = tenants.Path(c, "/catalogues/library/"+cat.StdCatalogueID.String())
 	}
 	for _, o := range list {
 		if o.Key != cat.Key || o.ID == cat.ID {

@@ -165,15 +165,12 @@ func (s store) stdCompetency(id uuid.UUID) (Spec, error) {
 
 func storeErr(op string, err error) error {
 	var e *errs.Error
-	if errors.As(err, &e) {
+	if err == nil || errors.As(err, &e) {
 		return err
 	}
 	if pg.SQLState(err) == "P0001" && strings.Contains(err.Error(), "cannot be changed") {
 		return errs.Wrap(errs.Conflict, "This catalogue version is published and cannot be changed; create a new version to edit it",
 			fmt.Errorf("catalogue: %s: %w", op, err))
 	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("catalogue: %s: %w", op, err))
-	}
-	return fmt.Errorf("catalogue: %s: %w", op, err)
+	return pg.StoreErr("catalogue", op, err)
 }

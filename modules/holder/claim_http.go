@@ -178,19 +178,11 @@ func (h claimHandler) claim(c *fiber.Ctx) error {
 // people with no tenant, mounted at /me: GET /me/passport. What they show
 // is limited to the account's own person by row-level security.
 func PortalRoutes(r fiber.Router, svc *Service) {
-	r.Get("/passport", signedIn, func(c *fiber.Ctx) error {
+	r.Get("/passport", policy.SignedIn, func(c *fiber.Ctx) error {
 		p, err := svc.Passport(c.UserContext())
 		if err != nil {
 			return err
 		}
 		return page.Render(c, "holder/passport", page.New(c, "Your passport", p))
 	})
-}
-
-// signedIn refuses requests without a signed-in account.
-func signedIn(c *fiber.Ctx) error {
-	if _, ok := tenants.ActorFrom(c.UserContext()); !ok {
-		return errs.E(errs.Unauthenticated, "Sign in to continue")
-	}
-	return c.Next()
 }

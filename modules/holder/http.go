@@ -44,12 +44,6 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-// tenantPath returns the path of a page of the request's tenant.
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
 // allowed reports whether the signed-in account holds obj:act in the
 // request's tenant, to decide which controls a page shows. The routes
 // themselves are guarded by Require.
@@ -145,8 +139,8 @@ func formValues(hd Holder) map[string]string {
 }
 
 func (h handler) newView(c *fiber.Ctx) page.Data {
-	return page.New(c, "Add a holder", formView{Heading: "Add a holder", Action: tenantPath(c, "/holders"),
-		Submit: "Add holder", Back: tenantPath(c, "/holders"), Roles: RolesInCare})
+	return page.New(c, "Add a holder", formView{Heading: "Add a holder", Action: tenants.Path(c, "/holders"),
+		Submit: "Add holder", Back: tenants.Path(c, "/holders"), Roles: RolesInCare})
 }
 
 func (h handler) newForm(c *fiber.Ctx) error {
@@ -169,7 +163,7 @@ func (h handler) create(c *fiber.Ctx) error {
 	hd, err := h.svc.Enrol(c.UserContext(), in, confirmed)
 	if matches, ok := Duplicates(err); ok {
 		v := duplicateView{Matches: matches, Name: normaliseName(in.GivenName) + " " + normaliseName(in.FamilyName),
-			Action: tenantPath(c, "/holders"), Back: tenantPath(c, "/holders")}
+			Action: tenants.Path(c, "/holders"), Back: tenants.Path(c, "/holders")}
 		for _, f := range formFields {
 			v.Hidden = append(v.Hidden, hiddenField{Name: f, Value: form[f]})
 		}
@@ -179,11 +173,11 @@ func (h handler) create(c *fiber.Ctx) error {
 		return page.Invalid(c, "holder/form", h.newView(c), err, form)
 	}
 	page.SetFlash(c, hd.Name()+" has been added.")
-	return c.Redirect(tenantPath(c, "/holders/"+hd.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/holders/"+hd.ID.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) editView(c *fiber.Ctx, id uuid.UUID) page.Data {
-	back := tenantPath(c, "/holders/"+id.String())
+	back := tenants.Path(c, "/holders/"+id.String())
 	return page.New(c, "Change details", formView{Heading: "Change details", Action: back,
 		Submit: "Save changes", Back: back, Roles: RolesInCare})
 }
@@ -217,7 +211,7 @@ func (h handler) update(c *fiber.Ctx) error {
 		return page.Invalid(c, "holder/form", h.editView(c, id), err, form)
 	}
 	page.SetFlash(c, "The details of "+hd.Name()+" have been saved.")
-	return c.Redirect(tenantPath(c, "/holders/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/holders/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) setStatus(c *fiber.Ctx) error {
@@ -238,7 +232,7 @@ func (h handler) setStatus(c *fiber.Ctx) error {
 	} else {
 		page.SetFlash(c, hd.Name()+" has been marked as active.")
 	}
-	return c.Redirect(tenantPath(c, "/holders/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/holders/"+id.String()), fiber.StatusSeeOther)
 }
 
 // JSON API.

@@ -405,12 +405,5 @@ func (s *Service) EnrolPerson(ctx context.Context, tx *gorm.DB, personID uuid.UU
 }
 
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("holder: %s: %w", op, err))
-	}
-	return fmt.Errorf("holder: %s: %w", op, err)
+	return pg.StoreErr("holder", op, err)
 }

@@ -15,6 +15,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/carepass/carepass/modules/errs"
 )
 
 // Options size the pool.
@@ -96,4 +98,23 @@ func IsUnavailable(err error) bool {
 		return true
 	}
 	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// StoreErr wraps a store error of package pkg's operation op: nil stays nil,
+// an application error passes through unchanged, an unreachable database
+// becomes errs.Unavailable with a safe message, and anything else is wrapped
+// with the package and operation for the log.
+func StoreErr(pkg, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	wrapped := fmt.Errorf("%s: %s: %w", pkg, op, err)
+	if IsUnavailable(err) {
+		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", wrapped)
+	}
+	return wrapped
 }

@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,10 +142,7 @@ type store struct {
 }
 
 func storeErr(op string, err error) error {
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("record: %s: %w", op, err))
-	}
-	return fmt.Errorf("record: %s: %w", op, err)
+	return pg.StoreErr("record", op, err)
 }
 
 func notFound(err error, msg string) error {

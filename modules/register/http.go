@@ -61,12 +61,6 @@ type handler struct {
 	enf     *policy.Enforcers
 }
 
-// tenantPath returns the path of a page of the request's tenant.
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
 // allowed reports whether the signed-in account holds obj:act in the
 // request's tenant, to decide which controls a page shows (and whether an
 // add from a passport may re-check it). The routes themselves are guarded by
@@ -197,7 +191,7 @@ func (h handler) close(c *fiber.Ctx) error {
 		return page.Invalid(c, "register/show", h.showData(c, cur), err, form)
 	}
 	page.SetFlash(c, e.Name()+" is recorded as no longer a carer.")
-	return c.Redirect(tenantPath(c, "/carers/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carers/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) reopen(c *fiber.Ctx) error {
@@ -210,7 +204,7 @@ func (h handler) reopen(c *fiber.Ctx) error {
 		return err
 	}
 	page.SetFlash(c, e.Name()+" is on the carer register again.")
-	return c.Redirect(tenantPath(c, "/carers/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carers/"+id.String()), fiber.StatusSeeOther)
 }
 
 // Add and change forms.
@@ -310,8 +304,8 @@ func (h handler) newData(c *fiber.Ctx, passport *passportView) page.Data {
 	if passport != nil {
 		heading = "Add to the carer register"
 	}
-	return page.New(c, heading, formView{Heading: heading, Action: tenantPath(c, "/carers"), Submit: "Add to the register",
-		Back: tenantPath(c, "/carers"), Concepts: Concepts, Passport: passport})
+	return page.New(c, heading, formView{Heading: heading, Action: tenants.Path(c, "/carers"), Submit: "Add to the register",
+		Back: tenants.Path(c, "/carers"), Concepts: Concepts, Passport: passport})
 }
 
 func (h handler) newForm(c *fiber.Ctx) error {
@@ -358,11 +352,11 @@ func (h handler) create(c *fiber.Ctx) error {
 		}
 	}
 	page.SetFlash(c, e.Name()+" has been added to the carer register.")
-	return c.Redirect(tenantPath(c, "/carers/"+e.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carers/"+e.ID.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) editData(c *fiber.Ctx, id uuid.UUID) page.Data {
-	back := tenantPath(c, "/carers/"+id.String())
+	back := tenants.Path(c, "/carers/"+id.String())
 	return page.New(c, "Change carer register entry", formView{Heading: "Change carer register entry", Action: back,
 		Submit: "Save changes", Back: back, Concepts: Concepts})
 }
@@ -396,7 +390,7 @@ func (h handler) update(c *fiber.Ctx) error {
 		return page.Invalid(c, "register/form", h.editData(c, id), err, form)
 	}
 	page.SetFlash(c, "The entry for "+e.Name()+" has been saved.")
-	return c.Redirect(tenantPath(c, "/carers/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/carers/"+id.String()), fiber.StatusSeeOther)
 }
 
 // Checking a carer passport.
@@ -642,7 +636,7 @@ func (h handler) createJSON(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Location("/api/v1" + tenantPath(c, "/carers/"+e.ID.String()))
+	c.Location("/api/v1" + tenants.Path(c, "/carers/"+e.ID.String()))
 	return c.Status(fiber.StatusCreated).JSON(toJSON(e))
 }
 

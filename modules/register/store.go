@@ -2,7 +2,6 @@ package register
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -192,12 +191,5 @@ func list(tx *gorm.DB, tenant uuid.UUID, f Filter, now time.Time) ([]row, error)
 const msgNoEntry = "No carer register entry with that reference"
 
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("register: %s: %w", op, err))
-	}
-	return fmt.Errorf("register: %s: %w", op, err)
+	return pg.StoreErr("register", op, err)
 }

@@ -51,12 +51,6 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-// tenantPath returns the path of a page of the request's tenant.
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
 // canWrite reports whether the signed-in account may change the tenant's
 // schemes, to decide which controls a page shows. The routes themselves
 // are guarded by Require.
@@ -110,7 +104,7 @@ func (h handler) listData(c *fiber.Ctx) (page.Data, error) {
 		return page.Data{}, err
 	}
 	v := listView{CanWrite: h.canWrite(c)}
-	prefix := tenantPath(c, "/schemes/")
+	prefix := tenants.Path(c, "/schemes/")
 	active := &tableView{Key: "active", Caption: "Active schemes", Prefix: prefix}
 	retired := &tableView{Key: "retired", Caption: "Retired schemes", Prefix: prefix}
 	byName := map[string]*Scheme{}
@@ -169,7 +163,7 @@ func (h handler) createFromPreset(c *fiber.Ctx) error {
 		return page.Invalid(c, "scheme/list", d, errs.Validation(fe...), nil)
 	}
 	page.SetFlash(c, s.Name+" has been added. Check its details before you issue passports under it.")
-	return c.Redirect(tenantPath(c, "/schemes/"+s.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/schemes/"+s.ID.String()), fiber.StatusSeeOther)
 }
 
 type showView struct {
@@ -311,8 +305,8 @@ func options() ([]option, []option) {
 
 func (h handler) newView(c *fiber.Ctx) page.Data {
 	aud, kinds := options()
-	return page.New(c, "Create a scheme", formView{Heading: "Create a scheme", Action: tenantPath(c, "/schemes"),
-		Submit: "Create scheme", Back: tenantPath(c, "/schemes"), Audiences: aud, Kinds: kinds})
+	return page.New(c, "Create a scheme", formView{Heading: "Create a scheme", Action: tenants.Path(c, "/schemes"),
+		Submit: "Create scheme", Back: tenants.Path(c, "/schemes"), Audiences: aud, Kinds: kinds})
 }
 
 func (h handler) newForm(c *fiber.Ctx) error {
@@ -328,11 +322,11 @@ func (h handler) create(c *fiber.Ctx) error {
 		return page.Invalid(c, "scheme/form", h.newView(c), formErrors(err, in.ValidityKind), form)
 	}
 	page.SetFlash(c, s.Name+" has been created.")
-	return c.Redirect(tenantPath(c, "/schemes/"+s.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/schemes/"+s.ID.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) editView(c *fiber.Ctx, id uuid.UUID) page.Data {
-	back := tenantPath(c, "/schemes/"+id.String())
+	back := tenants.Path(c, "/schemes/"+id.String())
 	aud, kinds := options()
 	return page.New(c, "Change scheme", formView{Heading: "Change scheme", Action: back, Submit: "Save changes",
 		Back: back, Audiences: aud, Kinds: kinds, Editing: true})
@@ -366,7 +360,7 @@ func (h handler) update(c *fiber.Ctx) error {
 		return page.Invalid(c, "scheme/form", h.editView(c, id), formErrors(err, in.ValidityKind), form)
 	}
 	page.SetFlash(c, "The changes to "+s.Name+" have been saved.")
-	return c.Redirect(tenantPath(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) retire(c *fiber.Ctx) error {
@@ -379,7 +373,7 @@ func (h handler) retire(c *fiber.Ctx) error {
 		return err
 	}
 	page.SetFlash(c, s.Name+" has been retired. No new passports can be issued under it.")
-	return c.Redirect(tenantPath(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
 }
 
 func (h handler) reactivate(c *fiber.Ctx) error {
@@ -392,7 +386,7 @@ func (h handler) reactivate(c *fiber.Ctx) error {
 		return err
 	}
 	page.SetFlash(c, s.Name+" is active again. Passports can be issued under it.")
-	return c.Redirect(tenantPath(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/schemes/"+id.String()), fiber.StatusSeeOther)
 }
 
 // JSON API.

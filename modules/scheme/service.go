@@ -356,16 +356,13 @@ func (s *Service) CreateFromPreset(ctx context.Context, key string) (Scheme, err
 // translating a duplicate name and an unreachable database.
 func storeErr(op string, err error) error {
 	var e *errs.Error
-	if errors.As(err, &e) {
+	if err == nil || errors.As(err, &e) {
 		return err
 	}
 	if c, ok := pg.IsUniqueViolation(err); ok && c == "schemes_name" {
 		return duplicateNameErr(fmt.Errorf("scheme: %s: %w", op, err))
 	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("scheme: %s: %w", op, err))
-	}
-	return fmt.Errorf("scheme: %s: %w", op, err)
+	return pg.StoreErr("scheme", op, err)
 }
 
 // duplicateNameErr is the field error for a name taken in a race: the name

@@ -52,39 +52,15 @@ func Routes(tenant, api, portal fiber.Router, svc *Service, enf *policy.Enforcer
 	api.Get("/shared/:share", recordRead, h.viewJSON)
 	api.Post("/shared/:share/recognitions", recordWrite, h.recogniseJSON)
 
-	portal.Get("/shares", signedIn, h.own)
-	portal.Get("/shares/new", signedIn, h.newOwn)
-	portal.Post("/shares", signedIn, h.createOwn)
-	portal.Post("/shares/:share/revoke", signedIn, h.revokeOwn)
+	portal.Get("/shares", policy.SignedIn, h.own)
+	portal.Get("/shares/new", policy.SignedIn, h.newOwn)
+	portal.Post("/shares", policy.SignedIn, h.createOwn)
+	portal.Post("/shares/:share/revoke", policy.SignedIn, h.revokeOwn)
 }
 
 type handler struct {
 	svc *Service
 	enf *policy.Enforcers
-}
-
-// signedIn refuses requests without a signed-in account.
-func signedIn(c *fiber.Ctx) error {
-	if _, ok := tenants.ActorFrom(c.UserContext()); !ok {
-		return errs.E(errs.Unauthenticated, "Sign in to continue")
-	}
-	return c.Next()
-}
-
-func tenantPath(c *fiber.Ctx, rest string) string {
-	t, _ := tenants.FromContext(c.UserContext())
-	return "/t/" + t.Slug + rest
-}
-
-func (h handler) allowed(c *fiber.Ctx, obj, act string) bool {
-	ctx := c.UserContext()
-	actor, ok := tenants.ActorFrom(ctx)
-	t, tok := tenants.FromContext(ctx)
-	if !ok || !tok || t.Suspended() {
-		return false
-	}
-	yes, err := h.enf.Allowed(ctx, t.ID.String(), actor.String(), policy.Permission{Object: obj, Action: act})
-	return err == nil && yes
 }
 
 func idParam(c *fiber.Ctx, name, msg string) (uuid.UUID, error) {
@@ -150,7 +126,7 @@ func (h handler) holderShares(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "share/holder_shares", page.New(c, "Shares of "+hs.HolderName+"'s passport",
-		holderSharesView{HolderShares: hs, Now: h.svc.clock(), CanWrite: h.allowed(c, "holder", "write")}))
+		holderSharesView{HolderShares: hs, Now: h.svc.clock(), CanWrite: h.enf.Can(c, "holder", "write")}))
 }
 
 type grantFormView struct {
@@ -165,7 +141,7 @@ type grantFormView struct {
 }
 
 func (h handler) holderFormView(c *fiber.Ctx, id uuid.UUID) page.Data {
-	back := tenantPath(c, "/holders/"+id.String()+"/shares")
+	back := tenants.Path(c, "/holders/"+id.String()+"/shares")
 	return page.New(c, "Share a holder's passport", grantFormView{Heading: "Share this passport", Action: back, Back: back,
 		Consent: true, Methods: ConsentMethods, Default: DefaultDays, MaxDays: MaxDays, HolderID: id.String()})
 }
@@ -197,7 +173,7 @@ func (h handler) createForHolder(c *fiber.Ctx) error {
 		}
 		return page.Invalid(c, "share/grant", h.holderFormView(c, id), err, form)
 	}
-	back := tenantPath(c, "/holders/"+id.String()+"/shares")
+	back := tenants.Path(c, "/holders/"+id.String()+"/shares")
 	if out.Code == "" {
 		page.SetFlash(c, "The passport is now shared with "+out.Share.GranteeTenantName+" until "+
 			out.Share.ExpiresAt.In(london).Format("2 January 2006")+".")
@@ -217,9 +193,9 @@ func (h handler) revoke(c *fiber.Ctx) error {
 		return err
 	}
 	page.SetFlash(c, "The share has been withdrawn. The other organisation can no longer see the passport through it.")
-	back := tenantPath(c, "/holders")
+	back := tenants.Path(c, "/holders")
 	if holder, err := uuid.Parse(c.FormValue("holder")); err == nil {
-		back = tenantPath(c, "/holders/"+holder.String()+"/shares")
+		back = tenants.Path(c, "/holders/"+holder.String()+"/shares")
 	}
 	return c.Redirect(back, fiber.StatusSeeOther)
 }
@@ -237,7 +213,7 @@ func (h handler) redeem(c *fiber.Ctx) error {
 		return page.Invalid(c, "share/redeem", page.New(c, "Redeem a share code", nil), err, map[string]string{"code": code})
 	}
 	page.SetFlash(c, "Share code redeemed. You can see this passport until "+sh.ExpiresAt.In(london).Format("2 January 2006")+".")
-	return c.Redirect(tenantPath(c, "/shared/"+sh.ID.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/shared/"+sh.ID.String()), fiber.StatusSeeOther)
 }
 
 type receivedView struct {
@@ -251,7 +227,7 @@ func (h handler) received(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "share/received", page.New(c, "Passports shared with you",
-		receivedView{Received: list, CanWrite: h.allowed(c, "holder", "write")}))
+		receivedView{Received: list, CanWrite: h.enf.Can(c, "holder", "write")}))
 }
 
 type passportView struct {
@@ -269,7 +245,7 @@ func (h handler) view(c *fiber.Ctx) error {
 		return err
 	}
 	return page.Render(c, "share/passport", page.New(c, "Shared passport",
-		passportView{Passport: p, CanRecognise: h.allowed(c, "record", "write")}))
+		passportView{Passport: p, CanRecognise: h.enf.Can(c, "record", "write")}))
 }
 
 type recogniseView struct {
@@ -293,7 +269,7 @@ func (h handler) recogniseView(c *fiber.Ctx, share, record uuid.UUID) (page.Data
 		return page.Data{}, err
 	}
 	return page.New(c, "Recognise a competency", recogniseView{Candidate: cand, Roles: rolesInCare,
-		Back: tenantPath(c, "/shared/"+share.String())}), nil
+		Back: tenants.Path(c, "/shared/"+share.String())}), nil
 }
 
 func (h handler) recogniseForm(c *fiber.Ctx) error {
@@ -358,7 +334,7 @@ func (h handler) recognise(c *fiber.Ctx) error {
 		return page.Invalid(c, "share/recognise", d, err, form)
 	}
 	page.SetFlash(c, "Recognised. The competency is now recorded as signed off in your organisation, with where it came from.")
-	return c.Redirect(tenantPath(c, "/shared/"+id.String()), fiber.StatusSeeOther)
+	return c.Redirect(tenants.Path(c, "/shared/"+id.String()), fiber.StatusSeeOther)
 }
 
 // Portal pages: the holder's own shares.

@@ -904,12 +904,5 @@ func expiry(signedOff time.Time, months int) time.Time {
 }
 
 func storeErr(op string, err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("share: %s: %w", op, err))
-	}
-	return fmt.Errorf("share: %s: %w", op, err)
+	return pg.StoreErr("share", op, err)
 }

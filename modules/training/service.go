@@ -54,17 +54,7 @@ func scope(ctx context.Context) (tenants.Tenant, uuid.UUID, error) {
 }
 
 func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if pg.IsUnavailable(err) {
-		return errs.Wrap(errs.Unavailable, "The service is temporarily unavailable", fmt.Errorf("training: %s: %w", op, err))
-	}
-	return fmt.Errorf("training: %s: %w", op, err)
+	return pg.StoreErr("training", op, err)
 }
 
 // Courses.

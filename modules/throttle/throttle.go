@@ -1,14 +1,17 @@
-package carerpassport
+// Package throttle limits how often something may be done, per client and
+// in total, with token buckets held in memory: each process enforces its own
+// limits, so a deployment of n processes allows at most n times the rates.
+package throttle
 
 import (
 	"sync"
 	"time"
 )
 
-// throttle limits verifications per client and in total with token buckets
-// held in memory: each node enforces its own limits, so a deployment of n
-// nodes allows at most n times the configured rates.
-type throttle struct {
+// Limiter allows a client perMinute actions a minute (in a burst of up to
+// that many) and everyone together perSecond a second. It is safe for
+// concurrent use.
+type Limiter struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	rate      float64 // a client's tokens per second
@@ -27,8 +30,9 @@ type bucket struct {
 // maxClients bounds the buckets kept; beyond it new clients share one.
 const maxClients = 100000
 
-func newThrottle(perMinute, globalPerSecond int, now func() time.Time) *throttle {
-	t := &throttle{now: now, rate: float64(perMinute) / 60, burst: float64(perMinute),
+// New returns a limiter reading the time from now.
+func New(perMinute, globalPerSecond int, now func() time.Time) *Limiter {
+	t := &Limiter{now: now, rate: float64(perMinute) / 60, burst: float64(perMinute),
 		gRate: float64(globalPerSecond), clients: map[string]*bucket{}}
 	t.global = bucket{tokens: t.gRate, at: now()}
 	return t
@@ -46,8 +50,9 @@ func (b *bucket) take(now time.Time, rate, burst float64) bool {
 	return true
 }
 
-// allow takes one verification from client's allowance and the global one.
-func (t *throttle) allow(client string) bool {
+// Allow takes one action from client's allowance and the global one, and
+// reports whether both had it. A refused action spends nothing.
+func (t *Limiter) Allow(client string) bool {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -82,7 +87,7 @@ func (t *throttle) allow(client string) bool {
 }
 
 // sweep forgets clients whose buckets have refilled: they are as new.
-func (t *throttle) sweep(now time.Time) {
+func (t *Limiter) sweep(now time.Time) {
 	refill := time.Duration(t.burst / t.rate * float64(time.Second))
 	for k, b := range t.clients {
 		if now.Sub(b.at) > refill {
