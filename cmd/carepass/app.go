@@ -97,7 +97,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	a.schemes = scheme.NewService(a.db, a.audit, now)
 	a.register = register.NewService(a.db, a.audit, now)
-	a.training = training.NewService(a.db, a.audit, a.records, now)
+	a.training = training.NewService(a.db, a.audit, a.records, nil, now)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})

@@ -29,17 +29,50 @@ type Records interface {
 	TrainingAttended(ctx context.Context, tx *gorm.DB, holderID uuid.UUID, competencyIDs []uuid.UUID, setting, notes string) (recorded, left []string, err error)
 }
 
+// Change is something that happened to a booking, told to Events.
+type Change struct {
+	Kind      string // one of the Change* constants
+	BookingID uuid.UUID
+	SessionID uuid.UUID
+	HolderID  uuid.UUID
+}
+
+// Kinds of Change.
+const (
+	ChangeBooked           = "booked"            // a place was taken
+	ChangeWaiting          = "waiting"           // a place on the waiting list was taken
+	ChangePromoted         = "promoted"          // a freed place went to someone waiting
+	ChangeCancelled        = "cancelled"         // the booking was cancelled
+	ChangeSessionCancelled = "session_cancelled" // the session was cancelled, and the booking with it
+)
+
+// Events hears of every booking change inside the transaction that makes
+// it, so what follows (an email, a notification) is enqueued if and only
+// if the change commits. An error rolls the change back.
+type Events interface {
+	BookingChanged(ctx context.Context, tx *gorm.DB, c Change) error
+}
+
+type noEvents struct{}
+
+func (noEvents) BookingChanged(context.Context, *gorm.DB, Change) error { return nil }
+
 // Service runs courses, sessions, bookings and attendance.
 type Service struct {
 	db      *tenants.DB
 	audit   *audit.Log
 	records Records
+	events  Events
 	now     func() time.Time
 }
 
-// NewService returns the service.
-func NewService(db *tenants.DB, log *audit.Log, records Records, now func() time.Time) *Service {
-	return &Service{db: db, audit: log, records: records, now: now}
+// NewService returns the service. events may be nil: nothing hears of
+// booking changes.
+func NewService(db *tenants.DB, log *audit.Log, records Records, events Events, now func() time.Time) *Service {
+	if events == nil {
+		events = noEvents{}
+	}
+	return &Service{db: db, audit: log, records: records, events: events, now: now}
 }
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
@@ -377,55 +410,68 @@ func (s *Service) Book(ctx context.Context, sessionID, holderID uuid.UUID) (Book
 	}
 	var out Booking
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		ss, err := s.session(tx, t.ID, sessionID, true)
-		if err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		switch {
-		case ss.Status == Cancelled:
-			return errs.E(errs.Conflict, "This session has been cancelled")
-		case ss.Status != Scheduled || !now.Before(ss.StartsAt):
-			return errs.E(errs.Conflict, "This session has already taken place")
-		case now.After(ss.Cutoff()):
-			return errs.E(errs.Conflict, fmt.Sprintf("Bookings closed %d hours before the session starts", ss.CutoffHours))
-		}
-		var (
-			person       uuid.UUID
-			given, famly string
-			status       string
-		)
-		err = tx.Raw(`SELECT person_id, given_name, family_name, status FROM holders WHERE tenant_id = ? AND id = ?`, t.ID, holderID).
-			Row().Scan(&person, &given, &famly, &status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.Validation(errs.FieldError{Field: "holder_id", Message: "Choose someone recorded by the organisation"})
-		}
-		if err != nil {
-			return storeErr("read holder", err)
-		}
-		if status != "active" {
-			return errs.Validation(errs.FieldError{Field: "holder_id", Message: "This person has left the organisation"})
-		}
-		out = Booking{ID: newID(), SessionID: sessionID, HolderID: holderID, HolderName: given + " " + famly, Status: Booked, CreatedAt: now}
-		if ss.Booked >= ss.Capacity {
-			out.Status = Waiting
-		}
-		var by *uuid.UUID
-		if actor != uuid.Nil {
-			by = &actor
-		}
-		err = tx.Exec(`INSERT INTO bookings (tenant_id, id, session_id, holder_id, person_id, status, booked_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, out.ID, sessionID, holderID, person, out.Status, by, now, now).Error
-		if _, dup := pg.IsUniqueViolation(err); dup {
-			return errs.E(errs.Conflict, out.HolderName+" already has a place on this session, or is on its waiting list")
-		}
-		if err != nil {
-			return storeErr("book", err)
-		}
-		return s.audit.Record(ctx, tx, audit.Event{Action: "booking.create", ObjectType: "booking", ObjectID: out.ID.String(),
-			Detail: map[string]string{"session": sessionID.String(), "holder": holderID.String(), "status": out.Status}})
+		out, err = s.book(ctx, tx, t.ID, actor, sessionID, holderID)
+		return err
 	})
 	return out, err
+}
+
+// book is Book inside the caller's tenant transaction.
+func (s *Service) book(ctx context.Context, tx *gorm.DB, tenant, actor, sessionID, holderID uuid.UUID) (Booking, error) {
+	ss, err := s.session(tx, tenant, sessionID, true)
+	if err != nil {
+		return Booking{}, err
+	}
+	now := s.now().UTC()
+	switch {
+	case ss.Status == Cancelled:
+		return Booking{}, errs.E(errs.Conflict, "This session has been cancelled")
+	case ss.Status != Scheduled || !now.Before(ss.StartsAt):
+		return Booking{}, errs.E(errs.Conflict, "This session has already taken place")
+	case now.After(ss.Cutoff()):
+		return Booking{}, errs.E(errs.Conflict, fmt.Sprintf("Bookings closed %d hours before the session starts", ss.CutoffHours))
+	}
+	var (
+		person       uuid.UUID
+		given, famly string
+		status       string
+	)
+	err = tx.Raw(`SELECT person_id, given_name, family_name, status FROM holders WHERE tenant_id = ? AND id = ?`, tenant, holderID).
+		Row().Scan(&person, &given, &famly, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Booking{}, errs.Validation(errs.FieldError{Field: "holder_id", Message: "Choose someone recorded by the organisation"})
+	}
+	if err != nil {
+		return Booking{}, storeErr("read holder", err)
+	}
+	if status != "active" {
+		return Booking{}, errs.Validation(errs.FieldError{Field: "holder_id", Message: "This person has left the organisation"})
+	}
+	out := Booking{ID: newID(), SessionID: sessionID, HolderID: holderID, HolderName: given + " " + famly, Status: Booked, CreatedAt: now}
+	change := ChangeBooked
+	if ss.Booked >= ss.Capacity {
+		out.Status, change = Waiting, ChangeWaiting
+	}
+	var by *uuid.UUID
+	if actor != uuid.Nil {
+		by = &actor
+	}
+	err = tx.Exec(`INSERT INTO bookings (tenant_id, id, session_id, holder_id, person_id, status, booked_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenant, out.ID, sessionID, holderID, person, out.Status, by, now, now).Error
+	if _, dup := pg.IsUniqueViolation(err); dup {
+		return Booking{}, errs.E(errs.Conflict, out.HolderName+" already has a place on this session, or is on its waiting list")
+	}
+	if err != nil {
+		return Booking{}, storeErr("book", err)
+	}
+	if err := s.audit.Record(ctx, tx, audit.Event{Action: "booking.create", ObjectType: "booking", ObjectID: out.ID.String(),
+		Detail: map[string]string{"session": sessionID.String(), "holder": holderID.String(), "status": out.Status}}); err != nil {
+		return Booking{}, err
+	}
+	if err := s.events.BookingChanged(ctx, tx, Change{Kind: change, BookingID: out.ID, SessionID: sessionID, HolderID: holderID}); err != nil {
+		return Booking{}, err
+	}
+	return out, nil
 }
 
 // CancelBooking gives up a place (or a place on the waiting list). A freed
@@ -436,36 +482,48 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID uuid.UUID) (promo
 		return nil, err
 	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		var sessionID uuid.UUID
-		var status string
-		err := tx.Raw(`SELECT session_id, status FROM bookings WHERE tenant_id = ? AND id = ?`, t.ID, bookingID).Row().Scan(&sessionID, &status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "No booking with that reference")
-		}
-		if err != nil {
-			return storeErr("read booking", err)
-		}
-		ss, err := s.session(tx, t.ID, sessionID, true) // the session's lock first, as Book takes it
-		if err != nil {
-			return err
-		}
-		if status != Booked && status != Waiting {
-			return errs.E(errs.Conflict, "Only a current booking can be cancelled")
-		}
-		now := s.now().UTC()
-		if err := tx.Exec(`UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE tenant_id = ? AND id = ?`,
-			now, t.ID, bookingID).Error; err != nil {
-			return storeErr("cancel booking", err)
-		}
-		if err := s.audit.Record(ctx, tx, audit.Event{Action: "booking.cancel", ObjectType: "booking", ObjectID: bookingID.String()}); err != nil {
-			return err
-		}
-		if status == Booked && ss.Status == Scheduled && now.Before(ss.StartsAt) {
-			promoted, err = s.promote(ctx, tx, t.ID, sessionID, 1)
-		}
+		promoted, err = s.cancel(ctx, tx, t.ID, bookingID, uuid.Nil)
 		return err
 	})
 	return promoted, err
+}
+
+// cancel is CancelBooking inside the caller's tenant transaction. A person
+// other than uuid.Nil must be the booking's: anyone else's booking is not
+// found.
+func (s *Service) cancel(ctx context.Context, tx *gorm.DB, tenant, bookingID, person uuid.UUID) (*Booking, error) {
+	var sessionID, holderID, owner uuid.UUID
+	var status string
+	err := tx.Raw(`SELECT session_id, holder_id, person_id, status FROM bookings WHERE tenant_id = ? AND id = ?`, tenant, bookingID).
+		Row().Scan(&sessionID, &holderID, &owner, &status)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && person != uuid.Nil && owner != person) {
+		return nil, errs.E(errs.NotFound, "No booking with that reference")
+	}
+	if err != nil {
+		return nil, storeErr("read booking", err)
+	}
+	ss, err := s.session(tx, tenant, sessionID, true) // the session's lock first, as Book takes it
+	if err != nil {
+		return nil, err
+	}
+	if status != Booked && status != Waiting {
+		return nil, errs.E(errs.Conflict, "Only a current booking can be cancelled")
+	}
+	now := s.now().UTC()
+	if err := tx.Exec(`UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		now, tenant, bookingID).Error; err != nil {
+		return nil, storeErr("cancel booking", err)
+	}
+	if err := s.audit.Record(ctx, tx, audit.Event{Action: "booking.cancel", ObjectType: "booking", ObjectID: bookingID.String()}); err != nil {
+		return nil, err
+	}
+	if err := s.events.BookingChanged(ctx, tx, Change{Kind: ChangeCancelled, BookingID: bookingID, SessionID: sessionID, HolderID: holderID}); err != nil {
+		return nil, err
+	}
+	if status == Booked && ss.Status == Scheduled && now.Before(ss.StartsAt) {
+		return s.promote(ctx, tx, tenant, sessionID, 1)
+	}
+	return nil, nil
 }
 
 // promote moves up to n people from the waiting list onto places, first
@@ -496,6 +554,9 @@ func (s *Service) promote(ctx context.Context, tx *gorm.DB, tenant, sessionID uu
 			return nil, storeErr("promote", err)
 		}
 		if err := s.audit.Record(ctx, tx, audit.Event{Action: "booking.promote", ObjectType: "booking", ObjectID: b.ID.String()}); err != nil {
+			return nil, err
+		}
+		if err := s.events.BookingChanged(ctx, tx, Change{Kind: ChangePromoted, BookingID: b.ID, SessionID: sessionID, HolderID: b.HolderID}); err != nil {
 			return nil, err
 		}
 	}
@@ -557,9 +618,17 @@ func (s *Service) CancelSession(ctx context.Context, sessionID uuid.UUID) error 
 			WHERE tenant_id = ? AND id = ?`, now, t.ID, sessionID).Error; err != nil {
 			return storeErr("cancel session", err)
 		}
-		if err := tx.Exec(`UPDATE bookings SET status = 'cancelled', updated_at = ?
-			WHERE tenant_id = ? AND session_id = ? AND status IN ('booked', 'waiting')`, now, t.ID, sessionID).Error; err != nil {
+		var gone []struct{ ID, HolderID uuid.UUID }
+		if err := tx.Raw(`UPDATE bookings SET status = 'cancelled', updated_at = ?
+			WHERE tenant_id = ? AND session_id = ? AND status IN ('booked', 'waiting') RETURNING id, holder_id`,
+			now, t.ID, sessionID).Scan(&gone).Error; err != nil {
 			return storeErr("cancel bookings", err)
+		}
+		for _, b := range gone {
+			if err := s.events.BookingChanged(ctx, tx, Change{Kind: ChangeSessionCancelled, BookingID: b.ID, SessionID: sessionID,
+				HolderID: b.HolderID}); err != nil {
+				return err
+			}
 		}
 		return s.audit.Record(ctx, tx, audit.Event{Action: "session.cancel", ObjectType: "session", ObjectID: sessionID.String()})
 	})

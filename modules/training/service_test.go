@@ -2,6 +2,7 @@ package training_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/errs"
@@ -27,6 +29,7 @@ type fixture struct {
 	clock   *moduletest.Clock
 	records *record.Service
 	svc     *training.Service
+	events  *recorder
 	trust   tenants.Tenant
 	admin   uuid.UUID
 	comps   map[string]uuid.UUID
@@ -41,7 +44,8 @@ func newFixture(t testing.TB) *fixture {
 	cats := catalogue.NewService(f.Scoped, f.Log, clock.Now)
 	f.records = record.NewService(record.Deps{DB: f.Scoped, Specs: cats, Finder: cats, Accounts: f.Accounts, Authz: enf, Audit: f.Log},
 		record.Config{Now: clock.Now})
-	f.svc = training.NewService(f.Scoped, f.Log, f.records, clock.Now)
+	f.events = &recorder{}
+	f.svc = training.NewService(f.Scoped, f.Log, f.records, f.events, clock.Now)
 	f.trust = f.Tenant("trust", tenants.KindPaediatricTrust)
 	f.admin = f.Staff(f.trust, "educator@trust.example", "Pat Educator", "practice_educator")
 	f.comps = f.Catalogue(f.trust, "pcc",
@@ -50,6 +54,35 @@ func newFixture(t testing.TB) *fixture {
 		moduletest.Competency{Code: "PCC-T02", Kind: "trainer", Covers: []string{"PCC-01"}},
 		moduletest.Competency{Code: "PCC-A01", Kind: "assessor", Covers: []string{"PCC-01", "PCC-02"}})
 	return f
+}
+
+// recorder keeps the booking changes the service told, and fails the next
+// one when fail is set.
+type recorder struct {
+	mu      sync.Mutex
+	changes []training.Change
+	fail    bool
+}
+
+func (r *recorder) BookingChanged(_ context.Context, _ *gorm.DB, c training.Change) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		r.fail = false
+		return errors.New("enqueue failed")
+	}
+	r.changes = append(r.changes, c)
+	return nil
+}
+
+func (r *recorder) kinds() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.changes {
+		out = append(out, c.Kind)
+	}
+	return out
 }
 
 func (f *fixture) ctx() context.Context { return moduletest.As(f.trust, f.admin) }
@@ -275,6 +308,27 @@ func TestWaitingListIsPromotedInOrder(t *testing.T) {
 	}
 	if statuses[bookings[3].ID] != training.Booked || len(list) != 3 {
 		t.Fatalf("after raising capacity: %+v", list)
+	}
+	want := "booked booked waiting waiting cancelled promoted promoted"
+	if got := strings.Join(f.events.kinds(), " "); got != want {
+		t.Fatalf("booking changes told: %q, want %q", got, want)
+	}
+	if c := f.events.changes[5]; c.BookingID != bookings[2].ID || c.HolderID != bookings[2].HolderID || c.SessionID != s.ID {
+		t.Fatalf("promotion told as %+v", c)
+	}
+	// A change whose consequences cannot be enqueued does not happen.
+	f.events.fail = true
+	if _, err := f.svc.CancelBooking(f.ctx(), bookings[0].ID); err == nil {
+		t.Fatal("cancelling should fail when its notice cannot be enqueued")
+	}
+	if n := f.Rows(f.trust, "bookings", "status = 'cancelled'"); n != 1 {
+		t.Fatalf("%d cancelled bookings after the failed cancel, want 1", n)
+	}
+	if err := f.svc.CancelSession(f.ctx(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.events.kinds()[7:], " "); got != "session_cancelled session_cancelled session_cancelled" {
+		t.Fatalf("cancelling the session told %q", got)
 	}
 }
 
