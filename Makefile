@@ -26,10 +26,10 @@ DB_ENV = if [[ -z "$${DATABASE_URL:-}" || -z "$${MIGRATION_DATABASE_URL:-}" ]]; 
 	fi
 
 .PHONY: help run build assets test test-go test-e2e lint bench deps deps-bench tools \
-	db db-start db-stop db-status db-env clean
+	db db-start db-stop db-status db-env mail-stop clean
 
 help:
-	@echo "make run        local database, assets, then the dev server on 127.0.0.1:8080"
+	@echo "make run        local database, mail catcher (inbox on 127.0.0.1:1080), assets, then the dev server on 127.0.0.1:8080"
 	@echo "make test       deps, database, assets, lint, go test, browser tests (what CI runs)"
 	@echo "make build      assets, then bin/carepass"
 	@echo "make lint       gofmt, go vet, staticcheck"
@@ -38,12 +38,14 @@ help:
 	@echo "make assets     copy the NHS.UK frontend into web/static/vendor/nhsuk"
 	@echo "make deps       install Chromium and the pinned Go tools when missing"
 	@echo "make db-start | db-stop | db-status | db-env    the local PostgreSQL cluster"
+	@echo "make mail-stop  stop the mail catcher make run started"
 	@echo "make clean      remove bin/ and web/static/vendor/ (not the database)"
 
 run: assets
 	@if [[ -z "$${DATABASE_URL:-}" ]]; then \
 		scripts/pg.sh start; set -a; . ./.data/pg.env; set +a; unset ADMIN_DATABASE_URL; \
 	fi; \
+	if [[ -z "$${SMTP_HOST:-}" ]]; then scripts/mailcatcher.sh start; fi; \
 	exec go run ./cmd/carepass dev
 
 build: assets
@@ -99,6 +101,9 @@ db-status:
 
 db-env:
 	@scripts/pg.sh env
+
+mail-stop:
+	@scripts/mailcatcher.sh stop
 
 clean:
 	rm -rf bin web/static/vendor

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/carepass/carepass/modules/credential"
+	"github.com/carepass/carepass/modules/mail"
 )
 
 // config is every setting, read once from the environment in main.
@@ -42,6 +44,12 @@ type config struct {
 	// per client and in total, per node.
 	VerifyPerMinute int
 	VerifyPerSecond int
+	// SMTP is the submission server mail goes through; HelloName is set
+	// from PublicURL.
+	SMTP mail.SMTPConfig
+	// ReminderOffsets are the days before a competency expires on which
+	// its holder and their managers are reminded (0: on the day).
+	ReminderOffsets []int
 }
 
 const (
@@ -121,6 +129,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, "PUBLIC_URL must be an absolute http(s) URL such as https://carepass.example")
 		}
 	}
+	problems = append(problems, c.loadMail(getenv)...)
 	if key := getenv("CREDENTIAL_KEY"); key != "" {
 		b, err := credential.ParseServerKey(key)
 		if err != nil {
@@ -155,6 +164,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.PublicURL == "" {
 			c.PublicURL = "http://" + c.Addr
 		}
+		if c.SMTP.Host == "" {
+			// The mail catcher `make run` starts (web inbox on port 1080).
+			c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS = "127.0.0.1", 1025, mail.TLSNone
+		}
 	case envProduction:
 		if c.SecretKey == nil {
 			problems = append(problems, "SECRET_KEY is required in production")
@@ -174,6 +187,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.Bench {
 			problems = append(problems, "CAREPASS_BENCH must not be set in production")
 		}
+		if c.SMTP.Host == "" {
+			problems = append(problems, "SMTP_HOST is required in production (booking confirmations and reminders are sent by email)")
+		}
+		if getenv("SMTP_FROM") == "" {
+			problems = append(problems, "SMTP_FROM is required in production, e.g. Carepass <no-reply@carepass.example>")
+		}
 	default:
 		problems = append(problems, "CAREPASS_ENV must be development or production")
 	}
@@ -181,6 +200,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// loadMail reads the SMTP settings and the reminder offsets, returning
+// what is wrong with them.
+func (c *config) loadMail(getenv func(string) string) []string {
+	var problems []string
+	c.SMTP = mail.SMTPConfig{Host: getenv("SMTP_HOST"), Username: getenv("SMTP_USERNAME"), Password: getenv("SMTP_PASSWORD"),
+		TLS: mail.TLSMode(strings.ToLower(getenv("SMTP_TLS"))), Port: 587}
+	if v := getenv("SMTP_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			problems = append(problems, "SMTP_PORT must be a port number")
+		}
+		c.SMTP.Port = n
+	}
+	switch c.SMTP.TLS {
+	case "", mail.TLSNone, mail.TLSStartTLS, mail.TLSImplicit:
+	default:
+		problems = append(problems, "SMTP_TLS must be none, starttls or tls")
+	}
+	from, err := netmail.ParseAddress(or(getenv("SMTP_FROM"), "Carepass <no-reply@carepass.example>"))
+	if err != nil {
+		problems = append(problems, "SMTP_FROM must be an address such as Carepass <no-reply@carepass.example>")
+	} else {
+		c.SMTP.From = mail.Address{Name: from.Name, Email: from.Address}
+	}
+	c.ReminderOffsets = []int{90, 30, 7, 0}
+	if v := getenv("REMINDER_OFFSETS"); v != "" {
+		c.ReminderOffsets = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 0 || n > 365 {
+				problems = append(problems, "REMINDER_OFFSETS must be days before expiry, 0 to 365, separated by commas, e.g. 90,30,7,0")
+				break
+			}
+			c.ReminderOffsets = append(c.ReminderOffsets, n)
+		}
+	}
+	return problems
 }
 
 func (c config) production() bool { return c.Env == envProduction }

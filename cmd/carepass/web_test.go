@@ -226,7 +226,7 @@ func TestTenantCommandLine(t *testing.T) {
 func TestProductionConfigRefusesUnsafeValues(t *testing.T) {
 	base := map[string]string{"CAREPASS_ENV": "production", "DATABASE_URL": "postgres://carepass_app:Zq8v3LmPx2Rt7Wn@db/carepass",
 		"SECRET_KEY": strings.Repeat("ab", 32), "CREDENTIAL_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8M=",
-		"PUBLIC_URL": "https://carepass.example"}
+		"PUBLIC_URL": "https://carepass.example", "SMTP_HOST": "smtp.carepass.example", "SMTP_FROM": "Carepass <no-reply@carepass.example>"}
 	tests := []struct {
 		name   string
 		change map[string]string
@@ -243,6 +243,12 @@ func TestProductionConfigRefusesUnsafeValues(t *testing.T) {
 		{"short credential key", map[string]string{"CREDENTIAL_KEY": "c2hvcnQ="}, "CREDENTIAL_KEY must be 32 bytes"},
 		{"no public URL", map[string]string{"PUBLIC_URL": ""}, "PUBLIC_URL is required"},
 		{"plain http public URL", map[string]string{"PUBLIC_URL": "http://carepass.example"}, "must start with https://"},
+		{"no SMTP host", map[string]string{"SMTP_HOST": ""}, "SMTP_HOST is required"},
+		{"no sender", map[string]string{"SMTP_FROM": ""}, "SMTP_FROM is required"},
+		{"bad sender", map[string]string{"SMTP_FROM": "not an address"}, "SMTP_FROM must be an address"},
+		{"bad SMTP port", map[string]string{"SMTP_PORT": "99999"}, "SMTP_PORT must be a port number"},
+		{"bad SMTP TLS", map[string]string{"SMTP_TLS": "ssl3"}, "SMTP_TLS must be none, starttls or tls"},
+		{"bad reminder offsets", map[string]string{"REMINDER_OFFSETS": "90,soon"}, "REMINDER_OFFSETS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
