@@ -17,8 +17,8 @@ import (
 
 // seedTraining gives each demo tenant that has a current trainer a course
 // in what that trainer may teach, three public fortnightly sessions the
-// trainer runs, and two of its holders booked on the first. A tenant that
-// already has a course is left as it is.
+// trainer runs, two of its holders booked on the first, and a drop-in
+// session later today. A tenant that already has a course is left as it is.
 func seedTraining(ctx context.Context, a *app) error {
 	for _, d := range demoTenants {
 		t, err := a.tenants.BySlug(ctx, d.slug)
@@ -89,6 +89,24 @@ func seedTraining(ctx context.Context, a *app) error {
 				return fmt.Errorf("seed %s booking: %w", d.slug, err)
 			}
 		}
+		if _, err := a.training.CreateSessions(actx, dropIn(c.ID, time.Now())); err != nil {
+			return fmt.Errorf("seed %s drop-in session: %w", d.slug, err)
+		}
 	}
 	return nil
+}
+
+// dropIn is a public practice session starting 35 to 40 minutes after now,
+// open for booking until it starts: on the day of seeding there is a
+// session to book and, from an hour before it starts, to take the register
+// of.
+func dropIn(course uuid.UUID, now time.Time) training.SessionInput {
+	start := now.In(training.London).Add(35 * time.Minute).Truncate(5 * time.Minute).Add(5 * time.Minute)
+	end := start.Add(time.Hour)
+	if end.Day() != start.Day() {
+		end = time.Date(start.Year(), start.Month(), start.Day(), 23, 59, 0, 0, training.London)
+	}
+	zero := 0
+	return training.SessionInput{CourseID: course, Date: start.Format(time.DateOnly), Start: start.Format("15:04"),
+		End: end.Format("15:04"), Location: "Parents' room, ward 4", Public: true, CutoffHours: &zero}
 }
