@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/access"
@@ -19,6 +23,9 @@ import (
 	"github.com/carepass/carepass/modules/dashboard"
 	"github.com/carepass/carepass/modules/holder"
 	"github.com/carepass/carepass/modules/issuer"
+	"github.com/carepass/carepass/modules/jobs"
+	"github.com/carepass/carepass/modules/mail"
+	"github.com/carepass/carepass/modules/notify"
 	"github.com/carepass/carepass/modules/operator"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/modules/record"
@@ -55,6 +62,8 @@ type app struct {
 	register   *register.Service
 	badges     *badge.Service
 	training   *training.Service
+	notifier   *notify.Notifier
+	jobs       *jobs.Queue
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -97,11 +106,46 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	a.schemes = scheme.NewService(a.db, a.audit, now)
 	a.register = register.NewService(a.db, a.audit, now)
-	a.training = training.NewService(a.db, a.audit, a.records, nil, now)
+	if err := a.assembleJobs(cfg, log, pool, now); err != nil {
+		return nil, err
+	}
+	a.training = training.NewService(a.db, a.audit, a.records, a.notifier, now,
+		training.WithEnroller(a.holders), training.WithPublicURL(cfg.PublicURL))
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
 	return a, nil
+}
+
+// assembleJobs builds the mail sender, the notifier and the queue whose
+// workers send what it enqueues. The queue needs the notifier's workers and
+// the notifier needs the queue, so the queue is handed over once built.
+func (a *app) assembleJobs(cfg config, log *slog.Logger, pool *pgxpool.Pool, now func() time.Time) error {
+	smtpCfg := cfg.SMTP
+	smtpCfg.Now = now
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		smtpCfg.HelloName = u.Hostname()
+	}
+	sender, err := mail.NewSMTP(smtpCfg)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	// The preferences links' key is derived from the secret key, so it is
+	// as stable as the sessions are.
+	mac := hmac.New(sha256.New, cfg.SecretKey)
+	mac.Write([]byte("carepass mail preferences"))
+	a.notifier, err = notify.New(notify.Deps{DB: a.db, Audit: a.audit, Mail: sender, PublicURL: cfg.PublicURL,
+		Organizer: cfg.SMTP.From, Key: mac.Sum(nil), Offsets: cfg.ReminderOffsets, Now: now, Log: log})
+	if err != nil {
+		return err
+	}
+	workers := river.NewWorkers()
+	a.notifier.Workers(workers)
+	if a.jobs, err = jobs.New(pool, log, workers, jobs.Options{Periodic: a.notifier.Periodic()}); err != nil {
+		return err
+	}
+	a.notifier.UseQueue(a.jobs)
+	return nil
 }
 
 // server builds the web application and mounts every module's routes.
@@ -120,6 +164,9 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "carerpassport", FS: carerpassport.Templates},
 		web.TemplateSet{Namespace: "register", FS: register.Templates},
 		web.TemplateSet{Namespace: "badge", FS: badge.Templates},
+		web.TemplateSet{Namespace: "training", FS: training.Templates},
+		web.TemplateSet{Namespace: "notify", FS: notify.Templates},
+		web.TemplateSet{Namespace: "jobs", FS: jobs.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -146,7 +193,12 @@ func (a *app) server() (*web.Server, error) {
 	srv.Stateless(carerpassport.PublicAPIPath, badge.APIVerifyPath)
 	issuer.Routes(srv.Public, a.issuer)
 	audit.Routes(srv.Tenant, a.audit, a.db, a.policy)
+	training.Routes(srv.Tenant, srv.TenantAPI, a.training, people{a.holders}, a.policy)
+	training.PublicRoutes(training.PublicRouters{Tenant: srv.Tenant, Portal: portal}, a.training, a.cfg.PublicURL)
+	notify.Routes(srv.Public, portal, a.notifier)
+	srv.Stateless(notify.UnsubscribePath)
 	operator.Routes(srv.Operator, a.operator, a.policy)
+	jobs.Routes(srv.Operator, a.jobs, a.policy)
 	srv.Docs()
 	srv.NotFound()
 	return srv, nil
@@ -166,6 +218,9 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}()
 	go a.sweepBadges(listenCtx, 10*time.Minute)
+	if err := a.jobs.Start(listenCtx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listen(a.cfg.Addr) }()
 	a.log.Info("listening", "addr", a.cfg.Addr, "env", a.cfg.Env)
@@ -177,6 +232,11 @@ func (a *app) serve(ctx context.Context) error {
 	a.log.Info("shutting down")
 	if err := srv.App.ShutdownWithTimeout(15 * time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopCtx, stopJobs := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer stopJobs()
+	if err := a.jobs.Stop(stopCtx); err != nil {
+		a.log.Warn("jobs did not stop cleanly", "err", err)
 	}
 	a.pool.Close()
 	return nil

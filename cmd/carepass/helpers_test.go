@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func testApp(t *testing.T) (*app, *testdb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(testLogOut(), nil))
 	a, err := assemble(context.Background(), cfg, log, db.Pool, db.Gorm, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -33,4 +34,12 @@ func testApp(t *testing.T) (*app, *testdb.DB) {
 		t.Fatalf("seed: %v", err)
 	}
 	return a, db
+}
+
+// testLogOut is where the test app logs: nowhere, unless CAREPASS_TEST_LOG=1.
+func testLogOut() io.Writer {
+	if os.Getenv("CAREPASS_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
 }

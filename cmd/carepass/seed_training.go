@@ -17,8 +17,9 @@ import (
 
 // seedTraining gives each demo tenant that has a current trainer a course
 // in what that trainer may teach, three public fortnightly sessions the
-// trainer runs, two of its holders booked on the first, and a drop-in
-// session later today. A tenant that already has a course is left as it is.
+// trainer runs from tomorrow, two of its holders booked on the first (and
+// reminded the day before), and a drop-in session later today. A tenant
+// that already has a course is left as it is.
 func seedTraining(ctx context.Context, a *app) error {
 	for _, d := range demoTenants {
 		t, err := a.tenants.BySlug(ctx, d.slug)
@@ -73,9 +74,11 @@ func seedTraining(ctx context.Context, a *app) error {
 		if err != nil {
 			return fmt.Errorf("seed %s course: %w", d.slug, err)
 		}
-		first := time.Now().In(training.London).AddDate(0, 0, 7)
+		// Evening sessions for working parents, from tomorrow, bookable until
+		// two hours before they start.
+		first, cutoff := time.Now().In(training.London).AddDate(0, 0, 1), 2
 		sessions, err := a.training.CreateSessions(actx, training.SessionInput{CourseID: c.ID, Date: first.Format(time.DateOnly),
-			Start: "10:00", End: "12:30", Location: "Training room 1", Public: true, EveryWeeks: 2, Count: 3})
+			Start: "18:00", End: "20:30", Location: "Training room 1", Public: true, EveryWeeks: 2, Count: 3, CutoffHours: &cutoff})
 		if err != nil {
 			return fmt.Errorf("seed %s sessions: %w", d.slug, err)
 		}
@@ -92,6 +95,11 @@ func seedTraining(ctx context.Context, a *app) error {
 		if _, err := a.training.CreateSessions(actx, dropIn(c.ID, time.Now())); err != nil {
 			return fmt.Errorf("seed %s drop-in session: %w", d.slug, err)
 		}
+	}
+	// The reminders for tomorrow's session, as the periodic sweep would
+	// queue them; sending waits for the server's workers.
+	if _, err := a.notifier.SweepTomorrow(ctx); err != nil {
+		return fmt.Errorf("seed reminders: %w", err)
 	}
 	return nil
 }

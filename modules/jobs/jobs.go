@@ -12,6 +12,10 @@
 // tenant-owned rows does so through tenants.DB.Tx with the tenant from its
 // arguments, exactly as a request would.
 //
+// Periodic jobs: Options.Periodic lists jobs the queue enqueues on a
+// schedule while it works jobs, such as a sweep that looks for reminders
+// due. Their workers are registered like any other.
+//
 // Retries: a job whose worker returns an error runs again after river's
 // default back-off, attempt⁴ seconds with 10% jitter (1 s, 16 s, 81 s,
 // 4 min, 10 min, 22 min, 40 min, 68 min, 1.8 h), until it has been attempted
@@ -72,6 +76,14 @@ type Options struct {
 	// PollInterval is how often workers look for jobs that no notification
 	// announced (retries, scheduled jobs). Zero: river's default, one second.
 	PollInterval time.Duration
+	// Periodic are jobs enqueued on a schedule (river.NewPeriodicJob), for
+	// example a sweep every 15 minutes. Only the elected leader among the
+	// processes working jobs enqueues them, and its schedule lives in
+	// memory: after a restart or a change of leader the intervals start
+	// again, so a periodic job's worker must be safe to run twice in a row
+	// (and may set RunOnStart to run once at start-up). Ignored without
+	// workers.
+	Periodic []*river.PeriodicJob
 }
 
 // States a job passes through, as river names them.

@@ -67,6 +67,7 @@ func New(pool *pgxpool.Pool, log *slog.Logger, workers *river.Workers, opts Opti
 				cfg.Queues[name] = river.QueueConfig{MaxWorkers: n}
 			}
 		}
+		cfg.PeriodicJobs = opts.Periodic
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

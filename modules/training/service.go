@@ -57,22 +57,51 @@ type noEvents struct{}
 
 func (noEvents) BookingChanged(context.Context, *gorm.DB, Change) error { return nil }
 
+// Enroller enrols an existing person as a holder of the tenant in ctx,
+// inside the caller's tenant transaction, returning the new holder's id;
+// *holder.Service is one. Self-booking uses it for a signed-in person who
+// is not yet a holder of the tenant.
+type Enroller interface {
+	EnrolPerson(ctx context.Context, tx *gorm.DB, personID uuid.UUID, givenName, familyName, dateOfBirth,
+		roleInCare string) (uuid.UUID, error)
+}
+
 // Service runs courses, sessions, bookings and attendance.
 type Service struct {
-	db      *tenants.DB
-	audit   *audit.Log
-	records Records
-	events  Events
-	now     func() time.Time
+	db        *tenants.DB
+	audit     *audit.Log
+	records   Records
+	events    Events
+	now       func() time.Time
+	enroller  Enroller
+	publicURL string
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithEnroller lets people who are not yet holders of a tenant book its
+// public sessions, becoming holders in the same transaction. Without it,
+// they are asked to contact the organisation first.
+func WithEnroller(e Enroller) Option { return func(s *Service) { s.enroller = e } }
+
+// WithPublicURL sets the public address of the site (https://host), used
+// for links and event UIDs in calendar events.
+func WithPublicURL(u string) Option {
+	return func(s *Service) { s.publicURL = strings.TrimRight(u, "/") }
 }
 
 // NewService returns the service. events may be nil: nothing hears of
 // booking changes.
-func NewService(db *tenants.DB, log *audit.Log, records Records, events Events, now func() time.Time) *Service {
+func NewService(db *tenants.DB, log *audit.Log, records Records, events Events, now func() time.Time, opts ...Option) *Service {
 	if events == nil {
 		events = noEvents{}
 	}
-	return &Service{db: db, audit: log, records: records, events: events, now: now}
+	s := &Service{db: db, audit: log, records: records, events: events, now: now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
@@ -423,13 +452,8 @@ func (s *Service) book(ctx context.Context, tx *gorm.DB, tenant, actor, sessionI
 		return Booking{}, err
 	}
 	now := s.now().UTC()
-	switch {
-	case ss.Status == Cancelled:
-		return Booking{}, errs.E(errs.Conflict, "This session has been cancelled")
-	case ss.Status != Scheduled || !now.Before(ss.StartsAt):
-		return Booking{}, errs.E(errs.Conflict, "This session has already taken place")
-	case now.After(ss.Cutoff()):
-		return Booking{}, errs.E(errs.Conflict, fmt.Sprintf("Bookings closed %d hours before the session starts", ss.CutoffHours))
+	if err := bookingClosed(ss, now); err != nil {
+		return Booking{}, err
 	}
 	var (
 		person       uuid.UUID
@@ -472,6 +496,20 @@ func (s *Service) book(ctx context.Context, tx *gorm.DB, tenant, actor, sessionI
 		return Booking{}, err
 	}
 	return out, nil
+}
+
+// bookingClosed refuses a booking on a session that is not open for bookings at
+// now: cancelled, over, or past its cut-off.
+func bookingClosed(ss Session, now time.Time) error {
+	switch {
+	case ss.Status == Cancelled:
+		return errs.E(errs.Conflict, "This session has been cancelled")
+	case ss.Status != Scheduled || !now.Before(ss.StartsAt):
+		return errs.E(errs.Conflict, "This session has already taken place")
+	case now.After(ss.Cutoff()):
+		return errs.E(errs.Conflict, fmt.Sprintf("Bookings closed %d hours before the session starts", ss.CutoffHours))
+	}
+	return nil
 }
 
 // CancelBooking gives up a place (or a place on the waiting list). A freed

@@ -149,8 +149,48 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * startMailCatcher starts the mail catcher (maildev, from the devDependencies)
+ * on free ports: carepass delivers to it over SMTP, and the journeys read
+ * what arrived through its REST API.
+ */
+async function startMailCatcher(logStream) {
+  const smtp = await freePort();
+  const web = await freePort();
+  const bin = join(repoRoot, 'node_modules', '.bin', 'maildev');
+  if (!existsSync(bin)) throw new Error('the mail catcher is not installed: run `make assets` (npm ci) first');
+  const child = spawn(bin, ['--ip', '127.0.0.1', '--smtp', String(smtp), '--web', String(web), '--web-ip', '127.0.0.1'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(logStream, { end: false });
+  child.stderr.pipe(logStream, { end: false });
+  const api = `http://127.0.0.1:${web}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${api}/email`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the mail catcher did not start');
+    }
+    await sleep(100);
+  }
+  return {
+    smtp,
+    /** messages resolves with every email received so far (maildev's JSON). */
+    messages: async () => (await fetch(`${api}/email`)).json(),
+    /** attachment resolves with the text of one attachment of a message. */
+    attachment: async (id, name) => (await fetch(`${api}/email/${id}/attachment/${encodeURIComponent(name)}`)).text(),
+    stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); },
+  };
+}
+
+/**
  * startServer builds and starts carepass on a fresh database and resolves
  * once /readyz answers. Call stop() on the result, even after a failure.
+ * Its email goes to a mail catcher of its own, read with mail.messages().
  */
 export async function startServer() {
   const urls = databaseURLs();
@@ -161,6 +201,7 @@ export async function startServer() {
   const owner = identifier(decodeURIComponent(new URL(urls.owner).username));
 
   let child = null;
+  let mail = null;
   let dbCreated = false;
   let exited = null;
 
@@ -183,6 +224,10 @@ export async function startServer() {
       ]);
       clearTimeout(timer);
       if (!done && exited === null) child.kill('SIGKILL');
+    }
+    if (mail) {
+      mail.stop();
+      mail = null;
     }
     if (dbCreated) {
       await psql(urls.admin, `DROP DATABASE IF EXISTS ${identifier(db)} WITH (FORCE)`);
@@ -209,6 +254,8 @@ export async function startServer() {
       CAREPASS_ENV: 'development',
     });
     const log = createWriteStream(logPath);
+    mail = await startMailCatcher(log);
+    Object.assign(env, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtp), SMTP_TLS: 'none' });
     child = spawn(bin, ['dev'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -230,7 +277,7 @@ export async function startServer() {
       }
       await sleep(100);
     }
-    return { baseURL, database: db, stop, logTail };
+    return { baseURL, database: db, stop, logTail, mail };
   } catch (err) {
     await stop().catch(() => {});
     throw err;
