@@ -62,7 +62,8 @@ func seedTraining(ctx context.Context, a *app) error {
 		err = a.db.Tx(actx, func(tx *gorm.DB) error {
 			return tx.Raw(`SELECT c.id FROM competencies c JOIN catalogues cat ON cat.tenant_id = c.tenant_id AND cat.id = c.catalogue_id
 				WHERE c.tenant_id = ? AND cat.status = 'published' AND c.kind = 'skill'
-				  AND c.code IN (SELECT jsonb_array_elements_text(?::jsonb)) ORDER BY c.code LIMIT 2`,
+				  AND c.code IN (SELECT jsonb_array_elements_text(?::jsonb))
+				ORDER BY c.specificity <> 'general', c.code LIMIT 2`, // general skills: attending counts for anyone
 				t.ID, string(covers)).Scan(&skills).Error
 		})
 		if err != nil || len(skills) == 0 {
