@@ -13,6 +13,9 @@
 #      read (60 competency records, 300 history entries) against a raw
 #      single-row pgx query on the same pool, and their ratio.
 #   4. Offline verification of one carer passport QR payload (Go benchmark).
+#   5. Training: the public calendar's month view with 500 sessions in the
+#      tenant against a one-row tenant transaction, and bookings per second
+#      onto one session under contention (Go benchmarks).
 #
 # The public verify endpoint (POST /api/v1/verify) is measured with a valid
 # code of a seeded passport; the server runs with verification throttling
@@ -431,6 +434,33 @@ if ! go test -c -o "$WORK/verify.test" ./modules/credential/verify/ >"$VERIFY_OU
 fi
 nsverify="$(GO_OUT="$VERIFY_OUT" ns_op BenchmarkVerifyOffline)"
 
+# --- training -------------------------------------------------------------------
+
+echo "go test -bench of the training calendar and bookings (./modules/training/)..." >&2
+TRAINING_OUT="$WORK/training.out"
+training_bench() {
+	cd "$REPO/modules/training"
+	# Each booking needs a holder made beforehand: a fixed count, not a time.
+	"$WORK/training.test" -test.run '^$' -test.bench 'BookOneSession|TxFloor' -test.benchtime 1000x -test.count 1 &&
+		exec "$WORK/training.test" -test.run '^$' -test.bench 'CalendarMonth|CalendarFloor' -test.benchmem \
+			-test.benchtime "$GO_BENCHTIME" -test.count 1
+}
+if ! go test -c -o "$WORK/training.test" ./modules/training/ >"$TRAINING_OUT" 2>&1 || ! run_child training_bench >"$TRAINING_OUT" 2>&1; then
+	cat "$TRAINING_OUT" >&2
+	FAILURES+=("the training benchmarks (go test -bench ./modules/training/) failed (output above)")
+fi
+nsmonth="$(GO_OUT="$TRAINING_OUT" ns_op BenchmarkCalendarMonth)"
+nscalfloor="$(GO_OUT="$TRAINING_OUT" ns_op BenchmarkCalendarFloor)"
+# metric NAME UNIT: the custom metric UNIT reported by benchmark NAME.
+metric() {
+	awk -v name="$1" -v unit="$2" '
+		{ n = $1; sub(/-[0-9]+$/, "", n) }
+		n == name { for (i = 2; i < NF; i++) if ($(i + 1) == unit) { print $i; exit } }
+	' "$TRAINING_OUT"
+}
+bookings="$(metric BenchmarkBookOneSession bookings/s)"
+txs="$(metric BenchmarkTxFloor tx/s)"
+
 # --- report -------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -465,6 +495,15 @@ printf '  %-22s %12s  (floor time / read time, as a throughput ratio)\n' "x pgx"
 echo
 echo "Offline verification of one carer passport QR (verify.Verify: Base45, zlib, COSE, Ed25519, status list):"
 printf '  %-22s %12s ns/op\n' "verify offline" "${nsverify:--}"
+
+echo
+echo "Training: the public calendar's month view in a tenant with 500 sessions (training.Service.Calendar),"
+echo "and bookings onto one session by 16 concurrent bookers (each takes the session's row lock):"
+printf '  %-22s %12s ns/op\n' "month view" "${nsmonth:--}" "floor (tenant tx, 1 row)" "${nscalfloor:--}"
+mratio="-"
+[[ -n $nsmonth && -n $nscalfloor ]] && mratio="$(awk -v a="$nscalfloor" -v b="$nsmonth" 'BEGIN { printf "%.4f", a / b }')"
+printf '  %-22s %12s  (floor time / month view time, as a throughput ratio)\n' "x floor" "$mratio"
+printf '  %-22s %12s /s\n' "bookings, one session" "${bookings:--}" "floor (tenant tx, 16 at once)" "${txs:--}"
 
 # verdict VALUE OP LIMIT: PASS or MISS (or n/a without a value).
 verdict() {

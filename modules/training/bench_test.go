@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/carepass/carepass/modules/training"
 )
 
 // BenchmarkBookOneSession books many people onto one session at once: every
@@ -78,4 +80,37 @@ func BenchmarkTxFloor(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkCalendarMonth renders the data of a public calendar's month view
+// in a tenant with 500 sessions, each full with a waiting list; compare it
+// with BenchmarkCalendarFloor, one tenant transaction reading one row.
+func BenchmarkCalendarMonth(b *testing.B) {
+	p := newPubFixture(b)
+	holders := make([]uuid.UUID, 5)
+	for i := range holders {
+		holders[i] = p.Holder(p.trust, fmt.Sprint("Many", i), "Bookings", uuid.Nil)
+	}
+	p.manySessions(holders)
+	ctx, f := p.ctx(), training.CalendarFilter{View: training.ViewMonth, Date: pubDate("2027-04-01")}
+	b.ResetTimer()
+	for b.Loop() {
+		if got, err := p.svc.Calendar(ctx, f); err != nil || len(got.Sessions) < 40 {
+			b.Fatalf("%d sessions: %v", len(got.Sessions), err)
+		}
+	}
+}
+
+// BenchmarkCalendarFloor is one tenant transaction reading one row, on the
+// same pool as BenchmarkCalendarMonth.
+func BenchmarkCalendarFloor(b *testing.B) {
+	p := newPubFixture(b)
+	ctx := p.ctx()
+	b.ResetTimer()
+	for b.Loop() {
+		var n int
+		if err := p.Scoped.Tx(ctx, func(tx *gorm.DB) error { return tx.Raw(`SELECT 1`).Row().Scan(&n) }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -227,22 +227,7 @@ func TestMonthWithManySessionsIsTwoQueries(t *testing.T) {
 	for i := range holders {
 		holders[i] = p.Holder(p.trust, fmt.Sprint("Many", i), "Bookings", uuid.Nil)
 	}
-	p.In(p.trust, func(tx *gorm.DB) error {
-		// 500 sessions, one every 17 hours from 1 April 2027.
-		if err := tx.Exec(`INSERT INTO training_sessions (tenant_id, id, course_id, starts_at, ends_at, location, capacity, public,
-				created_at, updated_at)
-			SELECT ?, gen_random_uuid(), ?, ts, ts + interval '2 hours', 'Ward ' || (n % 9), 3, true, now(), now()
-			FROM generate_series(0, 499) AS n, LATERAL (SELECT timestamptz '2027-04-01 08:00Z' + n * interval '17 hours' AS ts) x`,
-			p.trust.ID, p.parents.ID).Error; err != nil {
-			return err
-		}
-		// Every holder on every session: three places, two waiting.
-		return tx.Exec(`INSERT INTO bookings (tenant_id, id, session_id, holder_id, person_id, status, created_at, updated_at)
-			SELECT s.tenant_id, gen_random_uuid(), s.id, h.id, h.person_id,
-				CASE WHEN row_number() OVER (PARTITION BY s.id ORDER BY h.id) <= 3 THEN 'booked' ELSE 'waiting' END, now(), now()
-			FROM training_sessions s CROSS JOIN holders h WHERE s.tenant_id = ? AND h.tenant_id = ? AND h.id IN ?`,
-			p.trust.ID, p.trust.ID, holders).Error
-	})
+	p.manySessions(holders)
 	var queries atomic.Int64
 	count := func(*gorm.DB) { queries.Add(1) }
 	cb := p.DB.Gorm.Callback()
@@ -280,4 +265,25 @@ func TestMonthWithManySessionsIsTwoQueries(t *testing.T) {
 	if !strings.HasPrefix(got.Title, "April") {
 		t.Fatal(got.Title)
 	}
+}
+
+// manySessions gives the trust 500 public sessions, one every 17 hours from
+// 1 April 2027, each with every one of holders booked: three places taken,
+// the rest waiting.
+func (p *pubFixture) manySessions(holders []uuid.UUID) {
+	p.In(p.trust, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO training_sessions (tenant_id, id, course_id, starts_at, ends_at, location, capacity, public,
+				created_at, updated_at)
+			SELECT ?, gen_random_uuid(), ?, ts, ts + interval '2 hours', 'Ward ' || (n % 9), 3, true, now(), now()
+			FROM generate_series(0, 499) AS n, LATERAL (SELECT timestamptz '2027-04-01 08:00Z' + n * interval '17 hours' AS ts) x`,
+			p.trust.ID, p.parents.ID).Error; err != nil {
+			return err
+		}
+		// Every holder on every session: three places, two waiting.
+		return tx.Exec(`INSERT INTO bookings (tenant_id, id, session_id, holder_id, person_id, status, created_at, updated_at)
+			SELECT s.tenant_id, gen_random_uuid(), s.id, h.id, h.person_id,
+				CASE WHEN row_number() OVER (PARTITION BY s.id ORDER BY h.id) <= 3 THEN 'booked' ELSE 'waiting' END, now(), now()
+			FROM training_sessions s CROSS JOIN holders h WHERE s.tenant_id = ? AND h.tenant_id = ? AND h.id IN ?`,
+			p.trust.ID, p.trust.ID, holders).Error
+	})
 }
