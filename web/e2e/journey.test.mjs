@@ -81,7 +81,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     assert.equal(new URL(page.url()).pathname, '/t/wrenford-childrens');
     await check('Dashboard', res, { heading: TRUST, tenant: TRUST });
     assert.deepEqual(await nav(), {
-      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'People cared for', 'Catalogues', 'Members', 'Audit'],
+      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Training', 'People cared for', 'Catalogues', 'Members', 'Audit'],
       current: ['Dashboard'],
     });
   });
@@ -104,7 +104,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     await check('Holder', res, { heading: 'Amira Okafor', tenant: TRUST });
     assert.deepEqual((await nav()).current, ['Holders']);
 
-    res = await navigate(() => menu.getByRole('link', { name: 'Members' }).click());
+    res = await navigate(async () => (await steps.menuLink('Members')).click());
     await check('Members', res, { heading: 'Team members', tenant: TRUST });
 
     const first = page.locator('main tbody tr td a').first();
@@ -112,7 +112,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     res = await navigate(() => first.click());
     await check('Member', res, { heading: name, tenant: TRUST });
 
-    res = await navigate(() => menu.getByRole('link', { name: 'Members' }).click());
+    res = await navigate(async () => (await steps.menuLink('Members')).click());
     await page.getByLabel('Email address').fill('not-an-email');
     await page.getByLabel('Role', { exact: true }).selectOption({ index: 1 });
     res = await navigate(() => page.getByRole('button', { name: 'Create invitation' }).click());
@@ -130,7 +130,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     invitationLink = await page.getByLabel('Invitation link').inputValue();
     assert.match(invitationLink, /\/join\/wrenford-childrens\/\S+$/, 'invitation link shown');
 
-    res = await navigate(() => menu.getByRole('link', { name: 'Members' }).click());
+    res = await navigate(async () => (await steps.menuLink('Members')).click());
     res = await navigate(() => page.getByRole('link', { name: 'See what each role can do' }).click());
     await check('Roles', res, { heading: 'Roles', tenant: TRUST });
 
@@ -139,7 +139,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     res = await navigate(() => role.click());
     await check('Role', res, { heading: roleName, tenant: TRUST });
 
-    res = await navigate(() => menu.getByRole('link', { name: 'Audit' }).click());
+    res = await navigate(async () => (await steps.menuLink('Audit')).click());
     await check('Audit trail', res, { heading: 'Audit trail', tenant: TRUST });
     assert.ok(await page.locator('main tbody tr').count() > 0, 'audit events listed');
 

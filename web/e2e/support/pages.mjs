@@ -68,10 +68,16 @@ export function pageSteps(page, server) {
     checked.push(`${label} (${shownPath(page.url())})`);
   }
 
-  /** nav returns the primary navigation's labels and the current one. */
+  /**
+   * nav returns the primary navigation's labels, in order, and the current
+   * one. Items that do not fit the width are moved by the header's script
+   * into its "More" menu; they count too.
+   */
   async function nav() {
-    const items = page.locator('.nhsuk-header__navigation-list > .nhsuk-header__navigation-item');
-    const labels = (await items.locator('a').allInnerTexts()).map((s) => s.trim());
+    const items = page.locator('.nhsuk-header__navigation-list > .nhsuk-header__navigation-item:not(.nhsuk-header__menu)');
+    const more = page.locator('.nhsuk-header__menu-list .nhsuk-header__navigation-item');
+    const labels = [...await items.locator('a').allTextContents(), ...await more.locator('a').allTextContents()]
+      .map((s) => s.trim());
     const current = (await page.locator('.nhsuk-header__navigation-list a[aria-current="page"]').allInnerTexts()).map((s) => s.trim());
     return { labels, current };
   }
@@ -104,5 +110,15 @@ export function pageSteps(page, server) {
     return res;
   }
 
-  return { checked, consoleProblems, navigate, visit, h1, check, nav, expectErrorSummary, signIn, signOut };
+  /** menuLink is the primary navigation's link named name, opening the "More" menu when it is in there. */
+  async function menuLink(name) {
+    const link = page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name, exact: true });
+    if (!(await link.isVisible())) {
+      const toggle = page.locator('.nhsuk-header__menu-toggle');
+      if (await toggle.isVisible()) await toggle.click();
+    }
+    return link;
+  }
+
+  return { checked, consoleProblems, navigate, visit, h1, check, nav, menuLink, expectErrorSummary, signIn, signOut };
 }
