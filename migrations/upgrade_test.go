@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -64,5 +65,99 @@ func TestUpgradeKeepsExistingHolders(t *testing.T) {
 	}
 	if holders != 3 || persons != 3 || distinct != 3 {
 		t.Fatalf("after upgrade: %d holders, %d persons, %d distinct person ids; want 3 of each", holders, persons, distinct)
+	}
+}
+
+// TestUpgradeGrantsCarePermissions provisions a trust as version 12 knew it
+// (template roles and one role of the administrator's own), then upgrades:
+// the template roles gain the discharge and settings permissions their
+// templates now carry, the administrator's own role does not, and the
+// trust's policy version moves so running servers reload it.
+func TestUpgradeGrantsCarePermissions(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", testdb.Empty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := migrations.Provider(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	trust, home := uuid.New(), uuid.New()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec(`INSERT INTO tenants (id, slug, name, kind) VALUES ($1, 'old-trust', 'Old Trust', 'paediatric_trust'),
+		($2, 'old-home', 'Old Home', 'care_home')`, trust, home)
+	for _, r := range []struct {
+		tenant           uuid.UUID
+		key, templateKey string
+	}{
+		{trust, "ward_staff", "ward_staff"},
+		{trust, "tenant_admin", "tenant_admin"},
+		{trust, "night_sister", ""},
+		{home, "provider_admin", "provider_admin"},
+	} {
+		mustExec(`SELECT set_config('app.tenant_id', $1, true)`, r.tenant.String())
+		mustExec(`INSERT INTO roles (tenant_id, id, key, name, template_key, editable) VALUES ($1, $2, $3, $3, $4, true)`,
+			r.tenant, uuid.New(), r.key, r.templateKey)
+	}
+	mustExec(`INSERT INTO policy_versions (domain, version) VALUES ($1, 7)`, trust.String())
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	perms := func(tenant uuid.UUID, role string) []string {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, `SELECT v2 || ':' || v3 FROM casbin_rule
+			WHERE ptype = 'p' AND v0 = $1 AND v1 = $2 ORDER BY 1`, role, tenant.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		tenant uuid.UUID
+		role   string
+		want   string
+	}{
+		{trust, "ward_staff", "[careplan:read setting:read]"},
+		{trust, "tenant_admin", "[careplan:read careplan:write setting:read setting:write]"},
+		{trust, "night_sister", "[]"},
+		{home, "provider_admin", "[]"},
+	} {
+		if got := fmt.Sprint(perms(c.tenant, c.role)); got != c.want {
+			t.Errorf("%s: permissions after upgrade = %s, want %s", c.role, got, c.want)
+		}
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, `SELECT version FROM policy_versions WHERE domain = $1`, trust.String()).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != 8 {
+		t.Errorf("trust's policy version = %d, want 8", version)
 	}
 }
