@@ -25,8 +25,13 @@ DB_ENV = if [[ -z "$${DATABASE_URL:-}" || -z "$${MIGRATION_DATABASE_URL:-}" ]]; 
 		scripts/pg.sh start >/dev/null; set -a; . ./.data/pg.env; set +a; \
 	fi
 
+# Start (or reuse) stripe-mock for the billing tests, unless the caller names a Stripe API.
+STRIPE_ENV = if [[ -z "$${STRIPE_API_BASE:-}" ]]; then \
+		scripts/stripe-mock.sh start >/dev/null; set -a; . ./.data/stripe-mock.env; set +a; \
+	fi
+
 .PHONY: help run build assets test test-go test-e2e lint bench deps deps-bench tools \
-	db db-start db-stop db-status db-env mail-stop clean
+	db db-start db-stop db-status db-env mail-stop stripe-stop clean
 
 help:
 	@echo "make run        local database, mail catcher (inbox on 127.0.0.1:1080), assets, then the dev server on 127.0.0.1:8080"
@@ -38,7 +43,7 @@ help:
 	@echo "make assets     copy the NHS.UK frontend into web/static/vendor/nhsuk"
 	@echo "make deps       install Chromium and the pinned Go tools when missing"
 	@echo "make db-start | db-stop | db-status | db-env    the local PostgreSQL cluster"
-	@echo "make mail-stop  stop the mail catcher make run started"
+	@echo "make mail-stop  stop the mail catcher make run started;  make stripe-stop  stop stripe-mock (the billing tests start it)"
 	@echo "make clean      remove bin/ and web/static/vendor/ (not the database)"
 
 run: assets
@@ -57,7 +62,7 @@ assets:
 test: deps db assets lint test-go test-e2e
 
 test-go: assets
-	@$(DB_ENV); go test $(GO_TEST_FLAGS) ./...
+	@$(DB_ENV); $(STRIPE_ENV); go test $(GO_TEST_FLAGS) ./...
 
 test-e2e: assets
 	@mapfile -t files < <(find web/e2e -type f \( -name '*.test.mjs' -o -name '*.test.js' \) 2>/dev/null | sort); \
@@ -104,6 +109,9 @@ db-env:
 
 mail-stop:
 	@scripts/mailcatcher.sh stop
+
+stripe-stop:
+	@scripts/stripe-mock.sh stop
 
 clean:
 	rm -rf bin web/static/vendor

@@ -55,10 +55,21 @@ type Config struct {
 	// Subscriptions is where subscriptions are fetched from; nil: the
 	// Stripe API. Tests may give their own source of fetched state.
 	Subscriptions Subscriptions
+	// Members says whether an account belongs to a tenant (domain: the
+	// tenant id); Guard and RequireFeature tell only members about the
+	// tenant's billing and leave everyone else to the routes' own answer
+	// (a 404 for non-members). policy.Enforcers is one. Nil: everyone is
+	// told.
+	Members Members
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives what happens to webhooks and reconciliation.
 	Logger *slog.Logger
+}
+
+// Members reports whether subject holds any role in domain.
+type Members interface {
+	HasAnyRole(ctx context.Context, domain, subject string) (bool, error)
 }
 
 // Service is billing: entitlements, state, checkout, the portal, webhooks
@@ -375,4 +386,10 @@ func stripeMeta(t tenants.Tenant, plan string) map[string]string {
 		m["plan"] = plan
 	}
 	return m
+}
+
+// Limit returns Allow for one limit, in the shape the services that create
+// limited things take (holder.WithLimit, access.WithSeats).
+func (s *Service) Limit(limit string) func(ctx context.Context, tx *gorm.DB, adding int) error {
+	return func(ctx context.Context, tx *gorm.DB, adding int) error { return s.Allow(ctx, tx, limit, adding) }
 }

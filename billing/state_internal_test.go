@@ -145,10 +145,12 @@ func TestChoose(t *testing.T) {
 }
 
 func TestGuardPaths(t *testing.T) {
-	s := &Service{cfg: Config{Exempt: []string{"/carers/check", "exports/"}}}
+	s := &Service{cfg: Config{Exempt: []string{"/carers/check", "exports/", "/carer-passports/*/revoke"}}}
 	cases := map[string]bool{
 		"/t/wren/billing": true, "/t/wren/billing/plan": true, "/api/v1/t/wren/billing": true,
 		"/t/wren/carers/check": true, "/t/wren/exports/all.csv": true,
+		"/t/wren/carer-passports/0190a/revoke": true, "/api/v1/t/wren/carer-passports/0190a/revoke": true,
+		"/t/wren/carer-passports/0190a/renew": false, "/t/wren/carer-passports/revoke": false, "/t/wren/carers": false,
 		"/t/wren/billingx": false, "/t/wren/holders": false, "/t/wrenfield/billing": false, "/api/v1/t/wren/holders": false,
 	}
 	for path, want := range cases {

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,15 @@ type Deps struct {
 	Tenants  *tenants.Store
 	Policy   *policy.Enforcers
 	Views    *Views
+	// Notices, when set, gives the notice every member of a tenant sees
+	// on its pages (billing's banner); nil: none.
+	Notices Noticer
+}
+
+// Noticer returns what a tenant's members must be told on every page, or
+// "" when there is nothing to tell.
+type Noticer interface {
+	Banner(ctx context.Context, tenantID uuid.UUID) (string, error)
 }
 
 // Server is the fiber app and the route groups modules mount on.
@@ -168,9 +178,11 @@ func securityHeaders(secure bool) fiber.Handler {
 		// 'wasm-unsafe-eval' lets the verify page's QR decoder (ZXing compiled
 		// to WebAssembly, served from /static) compile; it allows no JavaScript
 		// eval. camera=(self): that page scans QR codes with the camera; no
-		// other origin (no frame) may ask for it.
+		// other origin (no frame) may ask for it. form-action names Stripe's
+		// Checkout and Customer Portal: the billing page's forms are answered
+		// with a redirect there.
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "+
-			"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+			"font-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
@@ -250,6 +262,14 @@ func (s *Server) tenantBase(c *fiber.Ctx) error {
 	}
 	b.Tenants = list
 	b.Nav = s.nav(c, t)
+	if s.deps.Notices != nil && slices.ContainsFunc(list, func(m tenants.Tenant) bool { return m.ID == t.ID }) {
+		// A notice that cannot be read must not cost the page: log it.
+		notice, err := s.deps.Notices.Banner(c.UserContext(), t.ID)
+		if err != nil {
+			s.cfg.Logger.Warn("tenant notice", "request_id", c.Locals(requestIDKey{}), "err", err)
+		}
+		b.Notice = notice
+	}
 	return c.Next()
 }
 
@@ -275,6 +295,7 @@ var tenantNav = []navEntry{
 	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, "", policy.Permission{}},
 	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, "", policy.Permission{}},
 	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}, "", policy.Permission{}},
+	{"Billing", "/billing", policy.Permission{Object: "billing", Action: "manage"}, "", policy.Permission{}},
 	{"Audit", "/audit", policy.Permission{Object: "audit", Action: "read"}, "", policy.Permission{}},
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"github.com/carepass/carepass/billing"
 	"github.com/carepass/carepass/modules/access"
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
@@ -64,6 +65,7 @@ type app struct {
 	training   *training.Service
 	notifier   *notify.Notifier
 	jobs       *jobs.Queue
+	billing    *billing.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -88,11 +90,13 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.db = tenants.NewDB(gdb)
 	a.tenants = tenants.NewStore(gdb)
 	a.audit = audit.New(now)
+	a.billing = billing.New(a.db, a.audit, cfg.Billing.Client(nil), billingConfig(cfg, log, enf, now))
 	a.accounts = account.NewService(a.db, a.audit, account.Config{
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, Now: now})
-	a.access = access.NewService(a.db, a.tenants, a.accounts, a.audit, enf, now)
+	a.access = access.NewService(a.db, a.tenants, a.accounts, a.audit, enf, now, access.WithSeats(a.billing.Limit(billing.LimitStaffSeats)))
 	a.operator = operator.NewService(a.db, a.tenants, a.access, a.audit, enf, now)
-	a.holders = holder.NewService(a.db, a.audit, now, holder.WithShares(share.OwnShareIDs))
+	a.holders = holder.NewService(a.db, a.audit, now, holder.WithShares(share.OwnShareIDs),
+		holder.WithLimit(a.billing.Limit(billing.LimitHolders)))
 	a.claims = holder.NewClaims(a.db, a.tenants, a.accounts, a.audit, now)
 	a.shares = share.NewService(a.db, a.tenants, a.holders, a.audit, now)
 	a.catalogues = catalogue.NewService(a.db, a.audit, now)
@@ -141,7 +145,9 @@ func (a *app) assembleJobs(cfg config, log *slog.Logger, pool *pgxpool.Pool, now
 	}
 	workers := river.NewWorkers()
 	a.notifier.Workers(workers)
-	if a.jobs, err = jobs.New(pool, log, workers, jobs.Options{Periodic: a.notifier.Periodic()}); err != nil {
+	a.billing.Workers(workers)
+	periodic := append(a.notifier.Periodic(), a.billing.Periodic()...)
+	if a.jobs, err = jobs.New(pool, log, workers, jobs.Options{Periodic: periodic}); err != nil {
 		return err
 	}
 	a.notifier.UseQueue(a.jobs)
@@ -167,14 +173,24 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "training", FS: training.Templates},
 		web.TemplateSet{Namespace: "notify", FS: notify.Templates},
 		web.TemplateSet{Namespace: "jobs", FS: jobs.Templates},
+		web.TemplateSet{Namespace: "billing", FS: billing.Templates},
 	)
 	if err != nil {
 		return nil, err
 	}
 	srv := web.New(web.Config{SecretKey: a.cfg.SecretKey, SecureCookies: a.cfg.SecureCookies, BodyLimit: a.cfg.BodyLimit,
 		Bench: a.cfg.Bench, TrustedProxies: a.cfg.TrustedProxies, Logger: a.log},
-		web.Deps{Pool: a.pool, Sessions: a.accounts, Members: a.access, Tenants: a.tenants, Policy: a.policy, Views: views})
+		web.Deps{Pool: a.pool, Sessions: a.accounts, Members: a.access, Tenants: a.tenants, Policy: a.policy, Views: views,
+			Notices: a.billing})
 	srv.Home()
+	// Billing's guard comes before every module's routes: a tenant that is
+	// read-only for billing refuses changes everywhere but the exemptions.
+	srv.Tenant.Use(a.billing.Guard())
+	srv.TenantAPI.Use(a.billing.Guard(), a.billing.RequireFeature(billing.FeatureAPI))
+	billing.Routes(srv.Tenant, a.billing, a.policy)
+	billing.OperatorRoutes(srv.Operator, a.billing, a.policy)
+	billing.WebhookRoutes(srv.Public, a.billing)
+	srv.Stateless(billing.WebhookPath)
 	account.Routes(srv.Public, a.accounts, srv)
 	access.Routes(srv.Tenant, srv.TenantAPI, srv.Public, a.access, a.policy, srv)
 	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
@@ -188,7 +204,8 @@ func (a *app) server() (*web.Server, error) {
 	scheme.Routes(srv.Tenant, srv.TenantAPI, a.schemes, a.policy)
 	carerpassport.Routes(carerpassport.Routers{Tenant: srv.Tenant, TenantAPI: srv.TenantAPI, Portal: portal,
 		Public: srv.Public, API: srv.API}, a.passports, a.policy, a.cfg.PublicURL)
-	register.Routes(srv.Tenant, srv.TenantAPI, a.register, passportChecker{a.passports}, a.policy)
+	register.Routes(srv.Tenant, srv.TenantAPI, a.register, passportChecker{a.passports}, a.policy,
+		a.billing.RequireFeature(billing.FeatureFHIRExport))
 	badge.Routes(srv.Public, portal, a.badges)
 	srv.Stateless(carerpassport.PublicAPIPath, badge.APIVerifyPath)
 	issuer.Routes(srv.Public, a.issuer)
@@ -267,4 +284,16 @@ func (a *app) sweepBadges(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// billingConfig is billing's configuration: the environment's settings
+// plus what the rest of the wiring knows.
+func billingConfig(cfg config, log *slog.Logger, enf *policy.Enforcers, now func() time.Time) billing.Config {
+	bc := cfg.Billing.Config
+	bc.PublicURL, bc.Now, bc.Logger, bc.Members = cfg.PublicURL, now, log, enf
+	// Checking a carer's passport, and revoking or suspending one, stay
+	// possible while a tenant is read-only: carers must never be harmed
+	// by their organisation's billing.
+	bc.Exempt = []string{"/check", "/verify", "/carers/check", "/carer-passports/*/revoke", "/carer-passports/*/suspend"}
+	return bc
 }

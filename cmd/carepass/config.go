@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carepass/carepass/billing"
 	"github.com/carepass/carepass/modules/credential"
 	"github.com/carepass/carepass/modules/mail"
 )
@@ -50,6 +51,9 @@ type config struct {
 	// ReminderOffsets are the days before a competency expires on which
 	// its holder and their managers are reminded (0: on the day).
 	ReminderOffsets []int
+	// Billing is the Stripe configuration; without STRIPE_SECRET_KEY
+	// billing is off and every tenant may use everything.
+	Billing billing.Settings
 }
 
 const (
@@ -130,6 +134,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	problems = append(problems, c.loadMail(getenv)...)
+	bs, err := billing.FromEnv(getenv)
+	if err != nil {
+		problems = append(problems, strings.TrimPrefix(err.Error(), "billing: "))
+	}
+	c.Billing = bs
 	if key := getenv("CREDENTIAL_KEY"); key != "" {
 		b, err := credential.ParseServerKey(key)
 		if err != nil {
@@ -192,6 +201,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		if getenv("SMTP_FROM") == "" {
 			problems = append(problems, "SMTP_FROM is required in production, e.g. Carepass <no-reply@carepass.example>")
+		}
+		if c.Billing.Enabled() && c.Billing.APIBase != billing.DefaultAPIBase {
+			problems = append(problems, billing.EnvAPIBase+" must not be set in production: Stripe is reached at its own address")
 		}
 	default:
 		problems = append(problems, "CAREPASS_ENV must be development or production")

@@ -59,6 +59,7 @@ var commands = []command{
 	{"tenant", "manage tenants: tenant create|suspend|resume", cmdTenant},
 	{"account", "platform operator accounts: account create|set-password", cmdAccount},
 	{"audit", "check audit trails: audit verify --tenant SLUG | --platform", cmdAudit},
+	{"billing", "bring every tenant's billing in line with Stripe: billing reconcile", cmdBilling},
 	{"verify", "verify a carer passport QR payload (or a PNG of the QR) offline against a key set and status list", cmdVerify},
 }
 

@@ -46,6 +46,24 @@ type Service struct {
 	policy    Invalidator
 	now       func() time.Time
 	publicURL string
+	seats     Seats
+}
+
+// Seats is asked, inside the transaction that would add them, whether the
+// tenant in ctx may have adding more active members; it returns an error
+// saying why not (a plan's limit, say) or nil.
+type Seats func(ctx context.Context, tx *gorm.DB, adding int) error
+
+// WithSeats has every invitation and every new membership checked against
+// seats first.
+func WithSeats(seats Seats) Option { return func(s *Service) { s.seats = seats } }
+
+// allowSeat asks Seats, if set, whether one more member fits.
+func (s *Service) allowSeat(ctx context.Context, tx *gorm.DB) error {
+	if s.seats == nil {
+		return nil
+	}
+	return s.seats(ctx, tx, 1)
 }
 
 // Option configures a Service.
@@ -334,6 +352,9 @@ func (s *Service) AddMember(ctx context.Context, accountID uuid.UUID, roleKey st
 			return nil
 		}
 		if !member {
+			if err := s.allowSeat(ctx, tx); err != nil {
+				return err
+			}
 			if err := st.joinMembership(accountID, s.clock()); err != nil {
 				return err
 			}
@@ -535,6 +556,9 @@ func (s *Service) InviteMember(ctx context.Context, email, roleKey string) (Invi
 		inv   Invitation
 	)
 	err := s.change(ctx, func(tx *gorm.DB, t tenants.Tenant) (err error) {
+		if err := s.allowSeat(ctx, tx); err != nil {
+			return err
+		}
 		if token, err = s.Invite(ctx, tx, email, roleKey); err != nil {
 			return err
 		}
@@ -696,6 +720,9 @@ func (s *Service) Accept(ctx context.Context, token string, in AcceptInput, cl a
 		}
 		if acct.Status != account.StatusActive {
 			return errs.E(errs.NotFound, MsgInvalidInvitation)
+		}
+		if err := s.allowSeat(ctx, tx); err != nil {
+			return err
 		}
 		if err := st.joinMembership(acct.ID, s.clock()); err != nil {
 			return err

@@ -22,6 +22,11 @@ import (
 // caller's platform transaction; share.OwnShareIDs is one.
 type ShareIDs func(ctx context.Context, tx *gorm.DB) ([]uuid.UUID, error)
 
+// Limit is asked, inside the transaction that would add them, whether the
+// tenant in ctx may have adding more active holders; it returns an error
+// saying why not (a plan's limit, say) or nil.
+type Limit func(ctx context.Context, tx *gorm.DB, adding int) error
+
 // Service reads and records holders of the request's tenant, and shows a
 // holder their own passport across tenants.
 type Service struct {
@@ -29,6 +34,7 @@ type Service struct {
 	audit  *audit.Log
 	now    func() time.Time
 	shares ShareIDs
+	limit  Limit
 }
 
 // Option configures a Service.
@@ -37,6 +43,17 @@ type Option func(*Service)
 // WithShares lets the holder's own passport page list views made through
 // the shares of their passport.
 func WithShares(s ShareIDs) Option { return func(svc *Service) { svc.shares = s } }
+
+// WithLimit has every new or reactivated holder checked against l first.
+func WithLimit(l Limit) Option { return func(svc *Service) { svc.limit = l } }
+
+// allow asks the limit, if any, whether adding more active holders fit.
+func (s *Service) allow(ctx context.Context, tx *gorm.DB, adding int) error {
+	if s.limit == nil {
+		return nil
+	}
+	return s.limit(ctx, tx, adding)
+}
 
 // NewService returns a Service; now is the clock (time.Now when nil).
 func NewService(db *tenants.DB, log *audit.Log, now func() time.Time, opts ...Option) *Service {
@@ -191,6 +208,9 @@ func (s *Service) Create(ctx context.Context, tx *gorm.DB, in NewHolder) (Holder
 // insert stores r in tx as an enrolment of person (a new person when
 // uuid.Nil) and audits holder.create with detail.
 func (s *Service) insert(ctx context.Context, tx *gorm.DB, r *row, person uuid.UUID, detail map[string]string) error {
+	if err := s.allow(ctx, tx, 1); err != nil {
+		return err
+	}
 	if person == uuid.Nil {
 		// Every enrolment starts as a new person; claiming an account (or a
 		// share's recognition) is what joins enrolments in different
@@ -319,6 +339,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, ch Changes) (Holder,
 		}
 		if ch.Status != nil {
 			r.Status = *ch.Status
+		}
+		if before.Status != StatusActive && r.Status == StatusActive {
+			if err := s.allow(ctx, tx, 1); err != nil {
+				return err
+			}
 		}
 		fields := changedFields(before, r)
 		if len(fields) == 0 {

@@ -36,6 +36,9 @@ type Base struct {
 	Path      string
 	Flash     string
 	RequestID string
+	// Notice is what every member of the tenant must see on every page,
+	// such as the tenant being read-only until its subscription is paid.
+	Notice string
 }
 
 // Data is one rendered page.

@@ -32,8 +32,9 @@ var Templates embed.FS
 // register needs holder:read; adding, changing and closing entries needs
 // holder:write; the exports of the whole register (CSV, FHIR) need
 // report:read; checking a carer passport needs verification:check, and is
-// done through checker.
-func Routes(tenant, api fiber.Router, svc *Service, checker Checker, enf *policy.Enforcers) {
+// done through checker. fhirGate, when given, runs after authorization on
+// the FHIR routes (the tenant's plan may not include FHIR export).
+func Routes(tenant, api fiber.Router, svc *Service, checker Checker, enf *policy.Enforcers, fhirGate ...fiber.Handler) {
 	h := handler{svc: svc, checker: checker, enf: enf}
 	read, write := enf.Require("holder", "read"), enf.Require("holder", "write")
 	export, check := enf.Require("report", "read"), enf.Require("verification", "check")
@@ -51,8 +52,8 @@ func Routes(tenant, api fiber.Router, svc *Service, checker Checker, enf *policy
 	api.Get("/carers", read, h.listJSON)
 	api.Post("/carers", write, h.createJSON)
 	api.Get("/carers/:id", read, h.showJSON)
-	api.Get("/carers/:id/fhir", read, h.entryFHIR)
-	api.Get("/fhir/carers", export, h.registerFHIR)
+	api.Get("/carers/:id/fhir", append(append([]fiber.Handler{read}, fhirGate...), h.entryFHIR)...)
+	api.Get("/fhir/carers", append(append([]fiber.Handler{export}, fhirGate...), h.registerFHIR)...)
 }
 
 type handler struct {

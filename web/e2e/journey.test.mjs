@@ -81,7 +81,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     assert.equal(new URL(page.url()).pathname, '/t/wrenford-childrens');
     await check('Dashboard', res, { heading: TRUST, tenant: TRUST });
     assert.deepEqual(await nav(), {
-      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Training', 'People cared for', 'Catalogues', 'Members', 'Audit'],
+      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Training', 'People cared for', 'Catalogues', 'Members', 'Billing', 'Audit'],
       current: ['Dashboard'],
     });
   });
@@ -103,6 +103,9 @@ describe('carepass in a browser', { concurrency: false }, () => {
     res = await navigate(() => page.getByRole('link', { name: 'Amira Okafor' }).click());
     await check('Holder', res, { heading: 'Amira Okafor', tenant: TRUST });
     assert.deepEqual((await nav()).current, ['Holders']);
+
+    res = await navigate(async () => (await steps.menuLink('Billing')).click());
+    await check('Billing', res, { heading: 'Billing', tenant: TRUST });
 
     res = await navigate(async () => (await steps.menuLink('Members')).click());
     await check('Members', res, { heading: 'Team members', tenant: TRUST });
