@@ -115,6 +115,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	}
 	a.training = training.NewService(a.db, a.audit, a.records, a.notifier, now,
 		training.WithEnroller(a.holders), training.WithPublicURL(cfg.PublicURL))
+	a.notifier.UseEvents(a.training)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/carepass/carepass/modules/ical"
 	"github.com/carepass/carepass/modules/jobs"
 	"github.com/carepass/carepass/modules/notify"
 	"github.com/carepass/carepass/modules/training"
@@ -123,6 +125,18 @@ func TestCancellationPromotionAndSessionCancelled(t *testing.T) {
 	}
 	if uid := evProp(ev, ics.ComponentPropertyUniqueId); uid != "session-"+s.ID.String()+"@carepass.example" {
 		t.Errorf("cancellation UID %q", uid)
+	}
+	// The cancellation outranks the invitation, and is the very event of
+	// Ada's own calendar feed.
+	var feed ical.Event
+	f.In(f.trust, func(tx *gorm.DB) (err error) {
+		feed, err = f.svc.BookingEvent(context.Background(), tx, f.trust.ID, adas.ID)
+		return err
+	})
+	if got := evProp(ev, ics.ComponentPropertySequence); got != "1" || got != fmt.Sprint(feed.Sequence) ||
+		evProp(ev, ics.ComponentPropertyUniqueId) != feed.UID || !feed.Cancelled {
+		t.Errorf("cancellation SEQUENCE %q, UID %q; the feed has %d, %q, cancelled %v", got,
+			evProp(ev, ics.ComponentPropertyUniqueId), feed.Sequence, feed.UID, feed.Cancelled)
 	}
 	benMails := f.mailsTo("ben@example.org")
 	if len(benMails) != 2 || benMails[1].Subject != "You have a place: Suction and airway care" {

@@ -115,7 +115,6 @@ type sessionRow struct {
 	Location  string
 	OnlineURL string
 	Status    string
-	Sequence  int
 }
 
 // when says when a session is, in London time.
@@ -140,34 +139,15 @@ func (s sessionRow) facts() []fact {
 	return out
 }
 
-// invite is the calendar attachment for a session: a REQUEST adding it to
-// the recipient's calendar, or a CANCEL taking it out.
-func (n *Notifier) invite(s sessionRow, org string, to mail.Address, cancel bool) (mail.Attachment, error) {
-	where := s.Location
-	if where == "" {
-		where = "Online"
-	}
-	link := s.OnlineURL
-	if link == "" {
-		link = n.url(TrainingPath)
-	}
-	ev := ical.Event{
-		UID:         "session-" + s.ID.String() + "@" + n.host,
-		Sequence:    s.Sequence,
-		Start:       s.StartsAt,
-		End:         s.EndsAt,
-		Summary:     s.Title,
-		Description: "Training with " + org + ". Your bookings: " + n.url(TrainingPath),
-		Location:    where,
-		URL:         link,
-		Cancelled:   cancel,
-		Updated:     n.now().UTC(),
-		Organizer:   ical.Person{Name: org, Email: n.organizer.Email},
-		Attendees:   []ical.Person{{Name: to.Name, Email: to.Email}},
-	}
+// invite is the calendar attachment of a booking: the event its holder's
+// own feed shows (ev), sent from the organisation to the recipient as a
+// REQUEST adding it to their calendar, or a CANCEL taking it out.
+func (n *Notifier) invite(ev ical.Event, org string, to mail.Address) (mail.Attachment, error) {
+	ev.Organizer = ical.Person{Name: org, Email: n.organizer.Email}
+	ev.Attendees = []ical.Person{{Name: to.Name, Email: to.Email}}
 	cal := ical.Calendar{Method: ical.MethodRequest, Events: []ical.Event{ev}}
 	file := "invite.ics"
-	if cancel {
+	if ev.Cancelled {
 		cal.Method, file = ical.MethodCancel, "cancellation.ics"
 	}
 	data, err := cal.Bytes()

@@ -112,7 +112,8 @@ func newFixture(t *testing.T, opts ...func(*options)) *fixture {
 		t.Fatal(err)
 	}
 	f.n.UseQueue(f.q)
-	f.svc = training.NewService(f.Scoped, f.Log, f.records, f.n, clock.Now)
+	f.svc = training.NewService(f.Scoped, f.Log, f.records, f.n, clock.Now, training.WithPublicURL(publicURL))
+	f.n.UseEvents(f.svc)
 
 	f.trust = f.NamedTenant("trust", orgName, tenants.KindPaediatricTrust)
 	f.educator = f.Staff(f.trust, "educator@trust.example", "Pat Educator", "practice_educator")

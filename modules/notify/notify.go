@@ -36,6 +36,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/audit"
+	"github.com/carepass/carepass/modules/ical"
 	"github.com/carepass/carepass/modules/mail"
 	"github.com/carepass/carepass/modules/pg"
 	"github.com/carepass/carepass/tenants"
@@ -82,8 +83,7 @@ type Deps struct {
 	// nil: the tenant's members holding staff:read.
 	Managers Managers
 	// PublicURL is the site's address as people reach it, e.g.
-	// "https://carepass.example"; links in emails start with it, and its
-	// host ends calendar event UIDs.
+	// "https://carepass.example"; links in emails start with it.
 	PublicURL string
 	// Organizer is the organiser written in calendar invites (usually the
 	// SMTP sender). Empty: "no-reply@" and the host of PublicURL.
@@ -116,8 +116,9 @@ type Notifier struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	mu    sync.RWMutex
-	queue Enqueuer
+	mu     sync.RWMutex
+	queue  Enqueuer
+	events BookingEvents
 }
 
 // New checks d and returns a Notifier.
@@ -158,6 +159,22 @@ func New(d Deps) (*Notifier, error) {
 		n.organizer.Email = "no-reply@" + n.host
 	}
 	return n, nil
+}
+
+// BookingEvents gives the calendar event of a booking as its holder's own
+// calendar feed has it (training.Service is one), inside tx scoped to
+// tenant, so that the invitations emails carry and the feed agree.
+type BookingEvents interface {
+	BookingEvent(ctx context.Context, tx *gorm.DB, tenant, bookingID uuid.UUID) (ical.Event, error)
+}
+
+// UseEvents gives the Notifier the source of booking events. The training
+// service that provides them is built with the Notifier, so it is handed
+// over afterwards; until then booking emails go without an invitation.
+func (n *Notifier) UseEvents(e BookingEvents) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.events = e
 }
 
 // UseQueue gives the Notifier the queue it enqueues on. Build the queue

@@ -164,10 +164,10 @@ func readBooking(tx *gorm.DB, tenant, id uuid.UUID) (bookingRow, error) {
 
 func readSession(tx *gorm.DB, tenant, id uuid.UUID) (sessionRow, error) {
 	var s sessionRow
-	err := tx.Raw(`SELECT s.id, c.title, s.starts_at, s.ends_at, s.location, s.online_url, s.status, s.sequence
+	err := tx.Raw(`SELECT s.id, c.title, s.starts_at, s.ends_at, s.location, s.online_url, s.status
 		FROM training_sessions s JOIN courses c ON c.tenant_id = s.tenant_id AND c.id = s.course_id
 		WHERE s.tenant_id = ? AND s.id = ?`, tenant, id).Row().
-		Scan(&s.ID, &s.Title, &s.StartsAt, &s.EndsAt, &s.Location, &s.OnlineURL, &s.Status, &s.Sequence)
+		Scan(&s.ID, &s.Title, &s.StartsAt, &s.EndsAt, &s.Location, &s.OnlineURL, &s.Status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, errGone
 	}
@@ -263,12 +263,22 @@ func (n *Notifier) sendBooking(ctx context.Context, jobID int64, a bookingArgs) 
 			return err
 		}
 		var attach []mail.Attachment
+		n.mu.RLock()
+		events := n.events
+		n.mu.RUnlock()
 		switch a.Change {
 		case training.ChangeBooked, training.ChangePromoted, training.ChangeCancelled, training.ChangeSessionCancelled:
-			cancel := a.Change == training.ChangeCancelled || a.Change == training.ChangeSessionCancelled
+			if events == nil {
+				n.log.Warn("notify: no source of calendar events; email sent without an invitation", "job", jobID)
+				break
+			}
+			ev, err := events.BookingEvent(ctx, tx, a.TenantID, a.BookingID)
+			if err != nil {
+				return err
+			}
 			// An address the calendar cannot name (one a mailto URI would
 			// have to escape) still gets the email, without the invite.
-			if ics, err := n.invite(s, o.Name, r.address(), cancel); err == nil {
+			if ics, err := n.invite(ev, o.Name, r.address()); err == nil {
 				attach = append(attach, ics)
 			} else {
 				n.log.Info("notify: no calendar invite for this recipient", "job", jobID, "kind", a.Change)

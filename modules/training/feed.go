@@ -91,11 +91,13 @@ func (s *Service) SessionEvent(tenantSlug string, ss PublicSession) ical.Event {
 // ownEvent is the event of a person's booking: the session's UID, so
 // booking again after cancelling updates the same event. Its SEQUENCE is
 // the session's plus two for every earlier booking the person made on it
-// and one when this one is cancelled, so each change outranks the last.
+// and one when the person's booking is cancelled (a cancelled session has
+// already moved the session's own), so each change outranks the last. The
+// feed and the emails' invitations are this one event.
 func (s *Service) ownEvent(b OwnBooking) ical.Event {
 	cancelled := b.Cancelled()
 	seq := b.Sequence + 2*max(b.Bookings-1, 0)
-	if cancelled {
+	if b.Status == Cancel && b.SessionStatus != Cancelled {
 		seq++
 	}
 	updated := b.UpdatedAt
