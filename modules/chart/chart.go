@@ -57,14 +57,18 @@ type Figure struct {
 	Percent     bool     // values are percentages: the axis runs from 0 to 100%
 }
 
-// Cell text.
-func (f Figure) text(c Cell) string {
+// text is how a cell of a plotted series reads.
+func (f Figure) text(c Cell) string { return cellText(c, f.Percent) }
+
+// cellText is how a cell reads: its own text, or its value (as a
+// percentage when percent).
+func cellText(c Cell, percent bool) string {
 	switch {
 	case c.Text != "":
 		return c.Text
 	case c.Missing:
 		return "No data"
-	case f.Percent:
+	case percent:
 		return strconv.FormatFloat(math.Round(c.Value*10)/10, 'f', -1, 64) + "%"
 	}
 	return strconv.FormatFloat(c.Value, 'f', -1, 64)
@@ -292,11 +296,11 @@ func (f Figure) legend(b *strings.Builder) {
 				fmt.Fprintf(b, `<circle cx="8" cy="8" r="4" fill="%s"/>`, colours[i%len(colours)])
 			}
 		} else {
-			fmt.Fprintf(b, `<defs><pattern id="%s-key%d" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`+
-				`<rect width="6" height="6" fill="#ffffff"/><rect width="3" height="6" fill="%s"/></pattern></defs>`,
-				template.HTMLEscapeString(f.ID), i, colours[1])
 			fill := colours[i%len(colours)]
 			if i%len(colours) == 1 {
+				fmt.Fprintf(b, `<defs><pattern id="%s-key%d" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`+
+					`<rect width="6" height="6" fill="#ffffff"/><rect width="3" height="6" fill="%s"/></pattern></defs>`,
+					template.HTMLEscapeString(f.ID), i, colours[1])
 				fill = fmt.Sprintf("url(#%s-key%d)", template.HTMLEscapeString(f.ID), i)
 			}
 			fmt.Fprintf(b, `<rect x="1" y="1" width="14" height="14" fill="%s" stroke="%s" stroke-width="1"/>`, fill, colours[i%len(colours)])
@@ -309,6 +313,7 @@ func (f Figure) legend(b *strings.Builder) {
 func (f Figure) table(b *strings.Builder) {
 	esc := template.HTMLEscapeString
 	cols := append(append([]Series{}, f.Series...), f.Extra...)
+	plotted := len(f.Series)
 	b.WriteString(`<div class="nhsuk-table-container"><table class="nhsuk-table">`)
 	fmt.Fprintf(b, `<caption class="nhsuk-table__caption nhsuk-table__caption--s">%s: figures</caption>`, esc(f.Title))
 	fmt.Fprintf(b, `<thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th scope="col" class="nhsuk-table__header">%s</th>`, esc(f.Category))
@@ -318,10 +323,10 @@ func (f Figure) table(b *strings.Builder) {
 	b.WriteString(`</tr></thead><tbody class="nhsuk-table__body">`)
 	for i, label := range f.Labels {
 		fmt.Fprintf(b, `<tr class="nhsuk-table__row"><th scope="row" class="nhsuk-table__header">%s</th>`, esc(label))
-		for _, s := range cols {
+		for j, s := range cols {
 			v := ""
 			if i < len(s.Cells) {
-				v = f.text(s.Cells[i])
+				v = cellText(s.Cells[i], f.Percent && j < plotted)
 			}
 			fmt.Fprintf(b, `<td class="nhsuk-table__cell nhsuk-table__cell--numeric">%s</td>`, esc(v))
 		}
