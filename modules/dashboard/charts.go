@@ -92,7 +92,7 @@ func (h handler) charts(c *fiber.Ctx, kind tenants.Kind) ([]template.HTML, strin
 			out = append(out, chart.Figure{ID: "chart-passports", Title: "Carer passports issued and verified per month",
 				Category: "Month", Labels: labels, Ticks: ticks,
 				Description: "Verified counts the checks that confirmed one of this organisation's passports, by anyone.",
-				Series: []chart.Series{{Name: "Issued", Cells: counts(f.Issued)}, {Name: "Verified", Cells: counts(f.Verified)}}}.HTML())
+				Series:      []chart.Series{{Name: "Issued", Cells: counts(f.Issued)}, {Name: "Verified", Cells: counts(f.Verified)}}}.HTML())
 		}
 	}
 	period := labels[0] + " to " + labels[len(labels)-1]

@@ -17,7 +17,9 @@ import (
 var london, _ = time.LoadLocation("Europe/London")
 
 // at is a London wall-clock time.
-func at(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, london) }
+func at(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, london)
+}
 
 // fixture is a database with the rows the dashboard counts, put there
 // directly, and a clock fixed at noon on 15 March 2026 (UK time).

@@ -136,12 +136,21 @@ func (h handler) setPublic(c *fiber.Ctx) error {
 	return c.Redirect("/operator/statistics", fiber.StatusSeeOther)
 }
 
-// public returns the published figures, throttled per client.
+// public returns the published figures, throttled per client. While the
+// page is unpublished every request is a plain 404, whoever asks.
 func (h handler) public(c *fiber.Ctx) (Snapshot, error) {
+	ctx := c.UserContext()
+	on, err := h.svc.Published(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if !on {
+		return Snapshot{}, errs.E(errs.NotFound, "Page not found")
+	}
 	if !h.svc.Allow(page.Client(c)) {
 		return Snapshot{}, errs.E(errs.TooMany, "Too many requests for the statistics. Wait a minute and try again.")
 	}
-	return h.svc.Public(c.UserContext())
+	return h.svc.Snapshot(ctx)
 }
 
 func (h handler) publicPage(c *fiber.Ctx) error {

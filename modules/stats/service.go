@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/carepass/carepass/modules/audit"
-	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/throttle"
 	"github.com/carepass/carepass/tenants"
 )
@@ -122,19 +121,6 @@ func (s *Service) Published(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("stats: public setting: %w", err)
 	}
 	return on, nil
-}
-
-// Public returns the figures for the public page, or NotFound while the
-// operator has not enabled it.
-func (s *Service) Public(ctx context.Context) (Snapshot, error) {
-	on, err := s.Published(ctx)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	if !on {
-		return Snapshot{}, errs.E(errs.NotFound, "Page not found")
-	}
-	return s.Snapshot(ctx)
 }
 
 // SetPublished enables or disables the public page, audited in the
