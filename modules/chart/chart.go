@@ -314,8 +314,11 @@ func (f Figure) table(b *strings.Builder) {
 	esc := template.HTMLEscapeString
 	cols := append(append([]Series{}, f.Series...), f.Extra...)
 	plotted := len(f.Series)
-	b.WriteString(`<div class="nhsuk-table-container"><table class="nhsuk-table">`)
-	fmt.Fprintf(b, `<caption class="nhsuk-table__caption nhsuk-table__caption--s">%s: figures</caption>`, esc(f.Title))
+	// A wide table scrolls within its column, by keyboard too.
+	fmt.Fprintf(b, `<div class="nhsuk-scroll" data-module="nhsuk-scroll"><div class="nhsuk-scroll__content" role="region" aria-labelledby="%s-caption" tabindex="0">`,
+		esc(f.ID))
+	b.WriteString(`<table class="nhsuk-table">`)
+	fmt.Fprintf(b, `<caption id="%s-caption" class="nhsuk-table__caption nhsuk-table__caption--s">%s: figures</caption>`, esc(f.ID), esc(f.Title))
 	fmt.Fprintf(b, `<thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th scope="col" class="nhsuk-table__header">%s</th>`, esc(f.Category))
 	for _, s := range cols {
 		fmt.Fprintf(b, `<th scope="col" class="nhsuk-table__header nhsuk-table__header--numeric">%s</th>`, esc(s.Name))
@@ -332,5 +335,5 @@ func (f Figure) table(b *strings.Builder) {
 		}
 		b.WriteString(`</tr>`)
 	}
-	b.WriteString(`</tbody></table></div>`)
+	b.WriteString(`</tbody></table></div></div>`)
 }

@@ -37,7 +37,7 @@ func TestBarFigureIsAnAccessibleImageWithItsTable(t *testing.T) {
 		`role="img"`, `aria-labelledby="signoffs-title signoffs-desc"`,
 		`<title id="signoffs-title">Competencies signed off</title>`,
 		`highest 12 in February 2026; latest 0 in March 2026`,
-		`<caption class="nhsuk-table__caption nhsuk-table__caption--s">Competencies signed off: figures</caption>`,
+		`<caption id="signoffs-caption" class="nhsuk-table__caption nhsuk-table__caption--s">Competencies signed off: figures</caption>`,
 		`<th scope="col" class="nhsuk-table__header">Month</th>`,
 		`<th scope="row" class="nhsuk-table__header">February 2026</th><td class="nhsuk-table__cell nhsuk-table__cell--numeric">12</td>`,
 		`>Jan</text>`,
