@@ -33,6 +33,7 @@ import (
 	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
 	"github.com/carepass/carepass/modules/share"
+	"github.com/carepass/carepass/modules/stats"
 	"github.com/carepass/carepass/modules/training"
 	"github.com/carepass/carepass/policy"
 	"github.com/carepass/carepass/tenants"
@@ -66,6 +67,8 @@ type app struct {
 	notifier   *notify.Notifier
 	jobs       *jobs.Queue
 	billing    *billing.Service
+	dashboard  *dashboard.Service
+	stats      *stats.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -119,6 +122,10 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
+	// Dashboards and platform statistics. The care homes' compliance history
+	// joins the dashboard through dashboard.WithCompliance.
+	a.dashboard = dashboard.NewService(a.db, now)
+	a.stats = stats.NewService(a.db, a.audit, now, stats.Config{})
 	return a, nil
 }
 
@@ -175,6 +182,7 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "notify", FS: notify.Templates},
 		web.TemplateSet{Namespace: "jobs", FS: jobs.Templates},
 		web.TemplateSet{Namespace: "billing", FS: billing.Templates},
+		web.TemplateSet{Namespace: "stats", FS: stats.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -194,7 +202,7 @@ func (a *app) server() (*web.Server, error) {
 	srv.Stateless(billing.WebhookPath)
 	account.Routes(srv.Public, a.accounts, srv)
 	access.Routes(srv.Tenant, srv.TenantAPI, srv.Public, a.access, a.policy, srv)
-	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders)
+	dashboard.Routes(srv.Tenant, srv.TenantAPI, a.policy, a.holders, a.dashboard)
 	portal := srv.App.Group("/me")
 	holder.Routes(srv.Tenant, srv.TenantAPI, a.holders, a.policy)
 	holder.ClaimRoutes(srv.Tenant, srv.TenantAPI, srv.Public, a.holders, a.claims, a.policy, srv)
@@ -217,6 +225,7 @@ func (a *app) server() (*web.Server, error) {
 	srv.Stateless(notify.UnsubscribePath)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	jobs.Routes(srv.Operator, a.jobs, a.policy)
+	stats.Routes(stats.Routers{Operator: srv.Operator, Public: srv.Public, API: srv.API}, a.stats, a.policy)
 	srv.Docs()
 	srv.NotFound()
 	return srv, nil
