@@ -18,6 +18,7 @@ import (
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/badge"
+	"github.com/carepass/carepass/modules/careplan"
 	"github.com/carepass/carepass/modules/carerpassport"
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/dashboard"
@@ -31,6 +32,7 @@ import (
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
+	"github.com/carepass/carepass/modules/setting"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/modules/training"
 	"github.com/carepass/carepass/policy"
@@ -64,6 +66,8 @@ type app struct {
 	training   *training.Service
 	notifier   *notify.Notifier
 	jobs       *jobs.Queue
+	careplans  *careplan.Service
+	settings   *setting.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -111,6 +115,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	}
 	a.training = training.NewService(a.db, a.audit, a.records, a.notifier, now,
 		training.WithEnroller(a.holders), training.WithPublicURL(cfg.PublicURL))
+	a.careplans = careplan.NewService(a.db, a.audit, staffBooker{a.training}, now)
+	a.settings = setting.NewService(a.db, a.audit, a.careplans, staffBooker{a.training}, now)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
@@ -167,6 +173,8 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "training", FS: training.Templates},
 		web.TemplateSet{Namespace: "notify", FS: notify.Templates},
 		web.TemplateSet{Namespace: "jobs", FS: jobs.Templates},
+		web.TemplateSet{Namespace: "careplan", FS: careplan.Templates},
+		web.TemplateSet{Namespace: "setting", FS: setting.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -196,6 +204,8 @@ func (a *app) server() (*web.Server, error) {
 	training.Routes(srv.Tenant, srv.TenantAPI, a.training, people{a.holders}, a.policy)
 	training.PublicRoutes(training.PublicRouters{Tenant: srv.Tenant, Portal: portal}, a.training, a.cfg.PublicURL)
 	notify.Routes(srv.Public, portal, a.notifier)
+	careplan.Routes(srv.Tenant, srv.TenantAPI, a.careplans, a.policy)
+	setting.Routes(srv.Tenant, srv.TenantAPI, a.settings, a.policy)
 	srv.Stateless(notify.UnsubscribePath)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	jobs.Routes(srv.Operator, a.jobs, a.policy)

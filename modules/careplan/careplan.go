@@ -197,3 +197,6 @@ func uniq(ids []uuid.UUID) []uuid.UUID {
 	}
 	return out
 }
+
+// Overdue is how many days the expected discharge date has passed.
+func (r Readiness) Overdue() int { return -r.DaysToDischarge }

@@ -593,3 +593,33 @@ func (s *Service) BookBulk(ctx context.Context, planID uuid.UUID, in BulkInput) 
 	}
 	return out, nil
 }
+
+// Choices is what the class forms offer: the tenant's cared-for children
+// and current holders, by name.
+type Choices struct {
+	Children []Person
+	Holders  []Person
+}
+
+// Choices lists the children and holders the class forms offer; reading
+// their names is audited.
+func (s *Service) Choices(ctx context.Context) (Choices, error) {
+	t, _, err := scope(ctx)
+	if err != nil {
+		return Choices{}, err
+	}
+	var out Choices
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Raw(`SELECT id, given_name || ' ' || family_name AS name FROM cared_for WHERE tenant_id = ?
+			ORDER BY lower(family_name), lower(given_name) LIMIT 500`, t.ID).Scan(&out.Children).Error; err != nil {
+			return storeErr("list children", err)
+		}
+		if err := tx.Raw(`SELECT id, given_name || ' ' || family_name AS name FROM holders WHERE tenant_id = ? AND status = 'active'
+			ORDER BY lower(family_name), lower(given_name) LIMIT 1000`, t.ID).Scan(&out.Holders).Error; err != nil {
+			return storeErr("list holders", err)
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "setting.choices", ObjectType: "care_group",
+			Detail: map[string]string{"children": fmt.Sprint(len(out.Children)), "holders": fmt.Sprint(len(out.Holders))}})
+	})
+	return out, err
+}
