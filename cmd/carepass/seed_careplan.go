@@ -212,6 +212,23 @@ func seedWard(ctx context.Context, a *app, t tenants.Tenant) error {
 			return err
 		}
 	}
+	// Tom has done his observed practice of Leo's tracheostomy care and
+	// waits for an assessor.
+	if err := a.db.Tx(ctx, func(tx *gorm.DB) error {
+		id, now := uuid.Must(uuid.NewV7()), time.Now().UTC()
+		if err := tx.Exec(`INSERT INTO competency_records (tenant_id, id, holder_id, person_id, competency_id, cared_for_id, state,
+				practices_done, setting, created_at, updated_at)
+			SELECT ?, ?, h.id, h.person_id, c.id, ?, 'supervised_practice', c.supervised_practices, 'Ward 4', ?, ?
+			FROM holders h, competencies c WHERE h.tenant_id = ? AND h.id = ? AND c.tenant_id = h.tenant_id AND c.id = ?`,
+			t.ID, id, leo, now, now, t.ID, people["Tom"], comps["PCC-01"]).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO record_events (tenant_id, id, record_id, from_state, to_state, at, by_name, setting, notes)
+			VALUES (?, ?, ?, 'training_attended', 'supervised_practice', ?, 'Demo trainer', 'Ward 4', 'Demo record: observed practice complete')`,
+			t.ID, uuid.Must(uuid.NewV7()), id, now).Error
+	}); err != nil {
+		return err
+	}
 	// Sessions the board suggests: one before every discharge date and one
 	// after; Owen is booked on the first.
 	course, err := a.training.CreateCourse(ctx, training.CourseInput{Title: "Seizures and basic life support for families",

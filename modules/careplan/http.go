@@ -86,7 +86,7 @@ func (h handler) board(c *fiber.Ctx) error {
 	}
 	title := "Discharge readiness"
 	if b.Ward != "" {
-		title += ": " + b.Ward
+		title = b.Ward + ": " + title
 	}
 	return page.Render(c, "careplan/board", page.New(c, title, boardView{Board: b, Within: NotReadyWithinDays,
 		CanWrite: h.enf.Can(c, "careplan", "write")}))
