@@ -291,6 +291,7 @@ var tenantNav = []navEntry{
 		policy.Permission{Object: "passport", Action: "read"}},
 	{"Carer register", "/carers", policy.Permission{Object: "holder", Action: "read"}, tenants.KindGPPractice, policy.Permission{}},
 	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}, "", policy.Permission{}},
+	{"Discharge", "/discharge", policy.Permission{Object: "careplan", Action: "read"}, tenants.KindPaediatricTrust, policy.Permission{}},
 	{"Training", "/training", policy.Permission{Object: "session", Action: "read"}, "", policy.Permission{}},
 	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, "", policy.Permission{}},
 	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, "", policy.Permission{}},

@@ -19,6 +19,7 @@ import (
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/badge"
+	"github.com/carepass/carepass/modules/careplan"
 	"github.com/carepass/carepass/modules/carerpassport"
 	"github.com/carepass/carepass/modules/catalogue"
 	"github.com/carepass/carepass/modules/dashboard"
@@ -32,6 +33,7 @@ import (
 	"github.com/carepass/carepass/modules/record"
 	"github.com/carepass/carepass/modules/register"
 	"github.com/carepass/carepass/modules/scheme"
+	"github.com/carepass/carepass/modules/setting"
 	"github.com/carepass/carepass/modules/share"
 	"github.com/carepass/carepass/modules/stats"
 	"github.com/carepass/carepass/modules/training"
@@ -69,6 +71,8 @@ type app struct {
 	billing    *billing.Service
 	dashboard  *dashboard.Service
 	stats      *stats.Service
+	careplans  *careplan.Service
+	settings   *setting.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -119,6 +123,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.training = training.NewService(a.db, a.audit, a.records, a.notifier, now,
 		training.WithEnroller(a.holders), training.WithPublicURL(cfg.PublicURL))
 	a.notifier.UseEvents(a.training)
+	a.careplans = careplan.NewService(a.db, a.audit, staffBooker{a.training}, now)
+	a.settings = setting.NewService(a.db, a.audit, a.careplans, staffBooker{a.training}, now)
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
@@ -183,6 +189,8 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "jobs", FS: jobs.Templates},
 		web.TemplateSet{Namespace: "billing", FS: billing.Templates},
 		web.TemplateSet{Namespace: "stats", FS: stats.Templates},
+		web.TemplateSet{Namespace: "careplan", FS: careplan.Templates},
+		web.TemplateSet{Namespace: "setting", FS: setting.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -222,6 +230,8 @@ func (a *app) server() (*web.Server, error) {
 	training.Routes(srv.Tenant, srv.TenantAPI, a.training, people{a.holders}, a.policy)
 	training.PublicRoutes(training.PublicRouters{Tenant: srv.Tenant, Portal: portal}, a.training, a.cfg.PublicURL)
 	notify.Routes(srv.Public, portal, a.notifier)
+	careplan.Routes(srv.Tenant, srv.TenantAPI, a.careplans, a.policy)
+	setting.Routes(srv.Tenant, srv.TenantAPI, a.settings, a.policy)
 	srv.Stateless(notify.UnsubscribePath)
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	jobs.Routes(srv.Operator, a.jobs, a.policy)

@@ -196,6 +196,9 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 	if err := seedTraining(ctx, a); err != nil {
 		return nil, fmt.Errorf("seed training: %w", err)
 	}
+	if err := seedCareplan(ctx, a); err != nil {
+		return nil, fmt.Errorf("seed care plans: %w", err)
+	}
 	return out, nil
 }
 
