@@ -81,7 +81,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     assert.equal(new URL(page.url()).pathname, '/t/wrenford-childrens');
     await check('Dashboard', res, { heading: TRUST, tenant: TRUST });
     assert.deepEqual(await nav(), {
-      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Training', 'People cared for', 'Catalogues', 'Members', 'Billing', 'Audit'],
+      labels: ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Discharge', 'Training', 'People cared for', 'Catalogues', 'Members', 'Billing', 'Audit'],
       current: ['Dashboard'],
     });
   });
