@@ -293,6 +293,7 @@ var tenantNav = []navEntry{
 	{"Shared passports", "/shared", policy.Permission{Object: "holder", Action: "read"}, "", policy.Permission{}},
 	{"Discharge", "/discharge", policy.Permission{Object: "careplan", Action: "read"}, tenants.KindPaediatricTrust, policy.Permission{}},
 	{"Training", "/training", policy.Permission{Object: "session", Action: "read"}, "", policy.Permission{}},
+	{"Staff compliance", "/compliance", policy.Permission{Object: "staff", Action: "read"}, tenants.KindCareHome, policy.Permission{}},
 	{"People cared for", "/cared-for", policy.Permission{Object: "record", Action: "read"}, "", policy.Permission{}},
 	{"Catalogues", "/catalogues", policy.Permission{Object: "catalogue", Action: "read"}, "", policy.Permission{}},
 	{"Members", "/members", policy.Permission{Object: "members", Action: "read"}, "", policy.Permission{}},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +20,7 @@ import (
 	"github.com/carepass/carepass/modules/account"
 	"github.com/carepass/carepass/modules/audit"
 	"github.com/carepass/carepass/modules/badge"
+	"github.com/carepass/carepass/modules/carehome"
 	"github.com/carepass/carepass/modules/careplan"
 	"github.com/carepass/carepass/modules/carerpassport"
 	"github.com/carepass/carepass/modules/catalogue"
@@ -73,6 +75,7 @@ type app struct {
 	stats      *stats.Service
 	careplans  *careplan.Service
 	settings   *setting.Service
+	carehome   *carehome.Service
 }
 
 // newApp connects to the database as the app role and builds the services.
@@ -117,6 +120,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 		record.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	a.schemes = scheme.NewService(a.db, a.audit, now)
 	a.register = register.NewService(a.db, a.audit, now)
+	a.carehome = carehome.NewService(carehome.Deps{DB: a.db, Audit: a.audit, Holders: staffHolders{a.holders},
+		Shares: sharedCompetencies{a.shares}, HomesLimit: a.billing.Limit(billing.LimitHomes)},
+		carehome.Config{Now: now, DueWindowDays: cfg.DueWindowDays})
 	if err := a.assembleJobs(cfg, log, pool, now); err != nil {
 		return nil, err
 	}
@@ -128,9 +134,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, pool *pgxpool.P
 	a.passports = carerpassport.NewService(carerpassport.Deps{DB: a.db, Pool: pool, Schemes: schemeTerms{a.schemes},
 		Issuer: a.issuer, Audit: a.audit}, carerpassport.Config{Now: now, ClientPerMinute: cfg.VerifyPerMinute,
 		GlobalPerSecond: cfg.VerifyPerSecond})
-	// Dashboards and platform statistics. The care homes' compliance history
-	// joins the dashboard through dashboard.WithCompliance.
-	a.dashboard = dashboard.NewService(a.db, now)
+	// Dashboards and platform statistics.
+	a.dashboard = dashboard.NewService(a.db, now, dashboard.WithCompliance(complianceHistory{a.carehome}))
 	a.stats = stats.NewService(a.db, a.audit, now, stats.Config{})
 	return a, nil
 }
@@ -160,7 +165,8 @@ func (a *app) assembleJobs(cfg config, log *slog.Logger, pool *pgxpool.Pool, now
 	workers := river.NewWorkers()
 	a.notifier.Workers(workers)
 	a.billing.Workers(workers)
-	periodic := append(a.notifier.Periodic(), a.billing.Periodic()...)
+	a.carehome.Workers(workers, a.tenants)
+	periodic := slices.Concat(a.notifier.Periodic(), a.billing.Periodic(), a.carehome.Periodic())
 	if a.jobs, err = jobs.New(pool, log, workers, jobs.Options{Periodic: periodic}); err != nil {
 		return err
 	}
@@ -191,6 +197,7 @@ func (a *app) server() (*web.Server, error) {
 		web.TemplateSet{Namespace: "stats", FS: stats.Templates},
 		web.TemplateSet{Namespace: "careplan", FS: careplan.Templates},
 		web.TemplateSet{Namespace: "setting", FS: setting.Templates},
+		web.TemplateSet{Namespace: "carehome", FS: carehome.Templates},
 	)
 	if err != nil {
 		return nil, err
@@ -236,6 +243,7 @@ func (a *app) server() (*web.Server, error) {
 	operator.Routes(srv.Operator, a.operator, a.policy)
 	jobs.Routes(srv.Operator, a.jobs, a.policy)
 	stats.Routes(stats.Routers{Operator: srv.Operator, Public: srv.Public, API: srv.API}, a.stats, a.policy)
+	carehome.Routes(srv.Tenant, srv.TenantAPI, a.carehome, a.policy)
 	srv.Docs()
 	srv.NotFound()
 	return srv, nil
@@ -311,6 +319,7 @@ func (a *app) sweepBadges(ctx context.Context, interval time.Duration) {
 func billingConfig(cfg config, log *slog.Logger, enf *policy.Enforcers, now func() time.Time) billing.Config {
 	bc := cfg.Billing.Config
 	bc.PublicURL, bc.Now, bc.Logger, bc.Members = cfg.PublicURL, now, log, enf
+	bc.Counters = map[string]billing.Counter{billing.LimitHomes: carehome.CountHomes}
 	// Checking a carer's passport, and revoking or suspending one, stay
 	// possible while a tenant is read-only: carers must never be harmed
 	// by their organisation's billing.

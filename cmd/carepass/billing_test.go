@@ -210,6 +210,9 @@ func TestBillingLimitsAndFeaturesReachTheServices(t *testing.T) {
 	admin := webtest.NewClient(t, srv)
 	signIn(t, admin, demoEmail("charity_admin", "charity"))
 	webtest.Expect(t, "members page", admin.Get("/t/"+charity+"/members"), http.StatusOK)
+	// The Community plan has one care setting, and the charity has its centre.
+	webtest.Expect(t, "a second care setting", admin.PostForm("/t/"+charity+"/compliance/homes", url.Values{"home_name": {"Second centre"}}),
+		http.StatusUnprocessableEntity, "allows up to 1 care setting")
 	webtest.Expect(t, "the API on a plan without it", admin.API("GET", "/api/v1/t/"+charity+"/members", ""),
 		http.StatusForbidden, "The Carepass API is not part of")
 	outsider := webtest.NewClient(t, srv)

@@ -199,6 +199,9 @@ func seedDemo(ctx context.Context, a *app) ([]signin, error) {
 	if err := seedCareplan(ctx, a); err != nil {
 		return nil, fmt.Errorf("seed care plans: %w", err)
 	}
+	if err := seedCareHome(ctx, a); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
