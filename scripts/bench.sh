@@ -16,6 +16,11 @@
 #   5. Training: the public calendar's month view with 500 sessions in the
 #      tenant against a one-row tenant transaction, and bookings per second
 #      onto one session under contention (Go benchmarks).
+#   6. Tenant growth: one tenant's heavy pages (holders list, a passport,
+#      the calendar's month, and any pages the benchmark adds) in a
+#      synthetic population of 10 tenants and of SCALE_BENCH_TENANTS, the
+#      measured tenant the same in both (`carepass seed scale`'s loader; Go
+#      benchmark in cmd/carepass), and the ratio of each page's best time.
 #
 # The public verify endpoint (POST /api/v1/verify) is measured with a valid
 # code of a seeded passport; the server runs with verification throttling
@@ -37,6 +42,10 @@
 #   BENCH_WARMUP        unmeasured load before each endpoint; 0 = none (2s)
 #   BENCH_PORT          the server's port on 127.0.0.1     (a free one)
 #   BENCH_GO_BENCHTIME  go test -benchtime for the Go benchmarks  (1s)
+#   SCALE_BENCH_TENANTS tenants of the grown population           (1000)
+#   SCALE_BENCH_HOLDERS holders per other tenant, on average      (20)
+#   SCALE_BENCH_RECORDS competency records per holder             (25)
+#   SCALE_BENCH_ROUNDS  rounds alternating the two populations    (3)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -461,6 +470,32 @@ metric() {
 bookings="$(metric BenchmarkBookOneSession bookings/s)"
 txs="$(metric BenchmarkTxFloor tx/s)"
 
+# --- tenant growth ------------------------------------------------------------
+
+echo "go test -bench of one tenant's pages as the others grow (./cmd/carepass/, loads two synthetic populations)..." >&2
+GROWTH_OUT="$WORK/growth.out"
+growth_bench() {
+	cd "$REPO/cmd/carepass"
+	exec "$WORK/carepass.test" -test.run '^$' -test.bench 'TenantGrowth' -test.benchtime "$GO_BENCHTIME" -test.count 1
+}
+if ! go test -c -o "$WORK/carepass.test" ./cmd/carepass/ >"$GROWTH_OUT" 2>&1 || ! run_child growth_bench >"$GROWTH_OUT" 2>&1; then
+	cat "$GROWTH_OUT" >&2
+	FAILURES+=("the tenant growth benchmark (go test -bench TenantGrowth ./cmd/carepass/) failed (output above)")
+fi
+# growth_best SIZE PAGE: the lowest ns/op of PAGE at SIZE tenants over the rounds.
+growth_best() {
+	awk -v want="BenchmarkTenantGrowth/tenants=$1/$2" '
+		{ n = $1; sub(/-[0-9]+$/, "", n); sub(/#[0-9]+$/, "", n) }
+		n == want { for (i = 2; i < NF; i++) if ($(i + 1) == "ns/op" && (best == "" || $i + 0 < best + 0)) best = $i }
+		END { print best }
+	' "$GROWTH_OUT"
+}
+GROWN="${SCALE_BENCH_TENANTS:-1000}"
+GROWTH_PAGES=()
+while read -r page; do
+	[[ -n $page ]] && GROWTH_PAGES+=("$page")
+done < <(awk '/^BenchmarkTenantGrowth\/tenants=10\// { n = $1; sub(/-[0-9]+$/, "", n); sub(/#[0-9]+$/, "", n); sub(/.*\//, "", n); if (!seen[n]++) print n }' "$GROWTH_OUT")
+
 # --- report -------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -505,6 +540,19 @@ mratio="-"
 printf '  %-22s %12s  (floor time / month view time, as a throughput ratio)\n' "x floor" "$mratio"
 printf '  %-22s %12s /s\n' "bookings, one session" "${bookings:--}" "floor (tenant tx, 16 at once)" "${txs:--}"
 
+echo
+echo "Tenant growth: the reference tenant's pages (a care home of 250 holders, signed in as its administrator,"
+echo "through the whole HTTP app) with 10 tenants in the database and with $GROWN; best of the rounds:"
+grep '^loaded ' "$GROWTH_OUT" | sed 's/^/  /' || true
+printf '  %-18s %14s %14s %8s\n' page "10 ns/op" "$GROWN ns/op" ratio
+declare -A GROWTH_RATIO
+for page in "${GROWTH_PAGES[@]}"; do
+	few="$(growth_best 10 "$page")" many="$(growth_best "$GROWN" "$page")" r="-"
+	[[ -n $few && -n $many ]] && r="$(ratio "$many" "$few")"
+	GROWTH_RATIO[$page]="$r"
+	printf '  %-18s %14s %14s %8s\n' "$page" "${few:--}" "${many:--}" "$r"
+done
+
 # verdict VALUE OP LIMIT: PASS or MISS (or n/a without a value).
 verdict() {
 	[[ -n $1 && $1 != - ]] || {
@@ -529,6 +577,9 @@ printf '  %-58s %7s  %s\n' "decision time at 10,000 tenants <= 1.5x the time at 
 vus="-"
 [[ -n $nsverify ]] && vus="$(awk -v n="$nsverify" 'BEGIN { printf "%.0f", n / 1000 }')"
 printf '  %-58s %7s  %s\n' "offline verification of one QR <= 200 us" "$vus" "$(verdict "$vus" '<=' 200)"
+for page in "${GROWTH_PAGES[@]}"; do
+	printf '  %-58s %7s  %s\n' "$page at $GROWN tenants <= 1.5x at 10" "${GROWTH_RATIO[$page]}" "$(verdict "${GROWTH_RATIO[$page]}" '<=' 1.5)"
+done
 
 if ((${#FAILURES[@]} > 0)); then
 	echo

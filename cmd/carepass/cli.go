@@ -142,13 +142,16 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdSeed(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "seed", "seed demo   (idempotent; refused in production)")
+	if len(args) > 0 && args[0] == "scale" {
+		return cmdSeedScale(ctx, e, args[1:])
+	}
+	fs := flags(e, "seed", "seed demo | seed scale [flags]   (demo: idempotent; refused in production)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.Arg(0) != "demo" {
 		fs.Usage()
-		return errors.New("seed needs: demo")
+		return errors.New("seed needs: demo or scale")
 	}
 	a, err := setup(ctx, e)
 	if err != nil {

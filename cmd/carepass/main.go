@@ -55,7 +55,7 @@ var commands = []command{
 	{"serve", "serve the web application (production entry point)", cmdServe},
 	{"dev", "migrate, seed the demo tenants and serve (what `make run` uses)", cmdDev},
 	{"migrate", "apply or inspect schema migrations: migrate up|down|status", cmdMigrate},
-	{"seed", "seed data: seed demo", cmdSeed},
+	{"seed", "seed data: seed demo | seed scale (synthetic population for load tests)", cmdSeed},
 	{"tenant", "manage tenants: tenant create|suspend|resume", cmdTenant},
 	{"account", "platform operator accounts: account create|set-password", cmdAccount},
 	{"audit", "check audit trails: audit verify --tenant SLUG | --platform", cmdAudit},
