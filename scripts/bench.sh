@@ -16,7 +16,10 @@
 #   5. Training: the public calendar's month view with 500 sessions in the
 #      tenant against a one-row tenant transaction, and bookings per second
 #      onto one session under contention (Go benchmarks).
-#   6. Tenant growth: one tenant's heavy pages (holders list, a passport,
+#   6. Compliance matrix: the carehome package's Go benchmark of one home's
+#      matrix, 500 staff by 60 required competencies, against a one-row
+#      tenant transaction in the same run.
+#   7. Tenant growth: one tenant's heavy pages (holders list, a passport,
 #      the calendar's month, and any pages the benchmark adds) in a
 #      synthetic population of 10 tenants and of SCALE_BENCH_TENANTS, the
 #      measured tenant the same in both (`carepass seed scale`'s loader; Go
@@ -470,6 +473,22 @@ metric() {
 bookings="$(metric BenchmarkBookOneSession bookings/s)"
 txs="$(metric BenchmarkTxFloor tx/s)"
 
+# --- compliance matrix --------------------------------------------------------
+
+echo "go test -bench of the compliance matrix, 500 staff x 60 competencies (./modules/carehome/)..." >&2
+MATRIX_OUT="$WORK/matrix.out"
+matrix_bench() {
+	cd "$REPO/modules/carehome"
+	exec "$WORK/carehome.test" -test.run '^$' -test.bench 'BenchmarkMatrix$' -test.benchtime 20x -test.count 1
+}
+if ! go test -c -o "$WORK/carehome.test" ./modules/carehome/ >"$MATRIX_OUT" 2>&1 || ! run_child matrix_bench >"$MATRIX_OUT" 2>&1; then
+	cat "$MATRIX_OUT" >&2
+	FAILURES+=("the compliance matrix benchmark (go test -bench ./modules/carehome/) failed (output above)")
+fi
+matrix_ms="$(awk '$1 ~ /^BenchmarkMatrix(-[0-9]+)?$/ { for (i = 2; i < NF; i++) if ($(i + 1) == "ms/matrix") { print $i; exit } }' "$MATRIX_OUT")"
+matrix_floor="$(awk '$1 ~ /^BenchmarkMatrix(-[0-9]+)?$/ { for (i = 2; i < NF; i++) if ($(i + 1) == "ms/floor") { print $i; exit } }' "$MATRIX_OUT")"
+matrix_x="$(awk '$1 ~ /^BenchmarkMatrix(-[0-9]+)?$/ { for (i = 2; i < NF; i++) if ($(i + 1) == "x_floor") { print $i; exit } }' "$MATRIX_OUT")"
+
 # --- tenant growth ------------------------------------------------------------
 
 echo "go test -bench of one tenant's pages as the others grow (./cmd/carepass/, loads two synthetic populations)..." >&2
@@ -541,6 +560,11 @@ printf '  %-22s %12s  (floor time / month view time, as a throughput ratio)\n' "
 printf '  %-22s %12s /s\n' "bookings, one session" "${bookings:--}" "floor (tenant tx, 16 at once)" "${txs:--}"
 
 echo
+echo "Compliance matrix of one home, 500 staff x 60 competencies (carehome.Service.Matrix, audited):"
+printf '  %-22s %12s ms\n' "matrix" "${matrix_ms:--}" "floor (tenant tx, 1 row)" "${matrix_floor:--}"
+printf '  %-22s %12s  (matrix time / floor time)\n' "x floor" "${matrix_x:--}"
+
+echo
 echo "Tenant growth: the reference tenant's pages (a care home of 250 holders, signed in as its administrator,"
 echo "through the whole HTTP app) with 10 tenants in the database and with $GROWN; best of the rounds:"
 grep '^loaded ' "$GROWTH_OUT" | sed 's/^/  /' || true
@@ -577,6 +601,7 @@ printf '  %-58s %7s  %s\n' "decision time at 10,000 tenants <= 1.5x the time at 
 vus="-"
 [[ -n $nsverify ]] && vus="$(awk -v n="$nsverify" 'BEGIN { printf "%.0f", n / 1000 }')"
 printf '  %-58s %7s  %s\n' "offline verification of one QR <= 200 us" "$vus" "$(verdict "$vus" '<=' 200)"
+printf '  %-58s %7s  %s\n' "compliance matrix, 500 staff x 60 competencies <= 100 ms" "${matrix_ms:--}" "$(verdict "${matrix_ms:--}" '<=' 100)"
 for page in "${GROWTH_PAGES[@]}"; do
 	printf '  %-58s %7s  %s\n' "$page at $GROWN tenants <= 1.5x at 10" "${GROWTH_RATIO[$page]}" "$(verdict "${GROWTH_RATIO[$page]}" '<=' 1.5)"
 done
