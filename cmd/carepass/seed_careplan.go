@@ -147,7 +147,7 @@ func seedWard(ctx context.Context, a *app, t tenants.Tenant) error {
 	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
 	people := map[string]uuid.UUID{}
 	for _, p := range []struct{ given, family, role string }{
-		{"Amira", "Okafor", "parent"}, {"Tom", "Haldane", "unpaid_carer"}, {"Priya", "Sandhu", "paid_carer"},
+		{"Amira", "Okafor", "parent"}, {"Frank", "Mensah", "unpaid_carer"}, {"Priya", "Sandhu", "paid_carer"},
 		{"Grace", "Hughes", "parent"}, {"Owen", "Hughes", "parent"}, {"Dan", "Clarke", "parent"},
 		{"Jo", "Bennett", "staff"}, {"Ravi", "Shah", "staff"},
 	} {
@@ -181,7 +181,7 @@ func seedWard(ctx context.Context, a *app, t tenants.Tenant) error {
 	}
 	ward := "Ward 4 (Puffin)"
 	for _, p := range []plan{
-		{leo, 5, map[string][]string{"Tracheostomy care": {"PCC-01", "PCC-18"}}, []string{"Amira", "Tom"}, []string{"Mother", "Grandfather"}},
+		{leo, 5, map[string][]string{"Tracheostomy care": {"PCC-01", "PCC-18"}}, []string{"Amira", "Frank"}, []string{"Mother", "Grandfather"}},
 		{children["Mia"], 12, map[string][]string{"Seizure management": {"PCC-16"}}, []string{"Grace", "Owen"}, []string{"Mother", "Father"}},
 		{children["Noah"], 9, map[string][]string{"Enteral feeding": {"PCC-12"}}, []string{"Priya", "Dan"}, []string{"Paid carer", "Father"}},
 	} {
@@ -212,7 +212,7 @@ func seedWard(ctx context.Context, a *app, t tenants.Tenant) error {
 			return err
 		}
 	}
-	// Tom has done his observed practice of Leo's tracheostomy care and
+	// Frank has done his observed practice of Leo's tracheostomy care and
 	// waits for an assessor.
 	if err := a.db.Tx(ctx, func(tx *gorm.DB) error {
 		id, now := uuid.Must(uuid.NewV7()), time.Now().UTC()
@@ -220,7 +220,7 @@ func seedWard(ctx context.Context, a *app, t tenants.Tenant) error {
 				practices_done, setting, created_at, updated_at)
 			SELECT ?, ?, h.id, h.person_id, c.id, ?, 'supervised_practice', c.supervised_practices, 'Ward 4', ?, ?
 			FROM holders h, competencies c WHERE h.tenant_id = ? AND h.id = ? AND c.tenant_id = h.tenant_id AND c.id = ?`,
-			t.ID, id, leo, now, now, t.ID, people["Tom"], comps["PCC-01"]).Error; err != nil {
+			t.ID, id, leo, now, now, t.ID, people["Frank"], comps["PCC-01"]).Error; err != nil {
 			return err
 		}
 		return tx.Exec(`INSERT INTO record_events (tenant_id, id, record_id, from_state, to_state, at, by_name, setting, notes)

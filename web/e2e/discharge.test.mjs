@@ -62,7 +62,7 @@ describe('discharge readiness in a browser', { concurrency: false }, () => {
     assert.equal(await main().locator('table caption').innerText(), `Children on ${WARD}, soonest discharge first`);
     const leo = squash(await row('Leo Okafor').innerText());
     assert.match(leo, /Not ready/, `Leo goes home in five days with gaps: ${leo}`);
-    assert.match(leo, /Tom Haldane: PCC-01$/, `his grandfather awaits sign-off: ${leo}`);
+    assert.match(leo, /Frank Mensah: PCC-01$/, `his grandfather awaits sign-off: ${leo}`);
     assert.match(leo, /Amira Okafor: PCC-18 \(Not started\)/, 'what is missing, for whom');
     const noah = squash(await row('Noah Clarke').innerText());
     assert.match(noah, /Ready 100% ready/, `Noah is ready: ${noah}`);

@@ -93,7 +93,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     let res = await navigate(() => menu.getByRole('link', { name: 'Holders' }).click());
     await check('Holders', res, { heading: 'Holders', tenant: TRUST });
     assert.deepEqual((await nav()).current, ['Holders']);
-    assert.equal(await page.locator('main tbody tr').count(), 4, 'four demo holders (three carers and the assessor)');
+    assert.equal(await page.locator('main tbody tr').count(), 10, 'ten demo holders (carers and staff of the discharge ward, and the assessor)');
 
     await page.getByLabel('Search by name').fill('Okafor');
     res = await navigate(() => page.getByRole('button', { name: 'Search' }).click());
@@ -214,7 +214,7 @@ describe('carepass in a browser', { concurrency: false }, () => {
     await check('Dashboard, after joining', res, { heading: TRUST, tenant: TRUST });
     assert.equal((await page.getByRole('navigation', { name: 'Account' }).innerText()).includes('Nia Ward'), true, 'signed in as the new member');
 
-    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'People cared for', 'Catalogues'],
+    assert.deepEqual((await nav()).labels, ['Dashboard', 'Holders', 'Carer passports', 'Shared passports', 'Discharge', 'People cared for', 'Catalogues'],
       'ward staff see only what their role allows');
 
     res = await visit('/t/wrenford-childrens/members');

@@ -63,7 +63,6 @@ describe('skills passports in a browser', { concurrency: false }, () => {
   });
 
   const tenantPath = (path = '') => `/t/${SLUG}${path}`;
-  const menu = () => page.getByRole('navigation', { name: 'Menu' });
   const main = () => page.locator('main');
   const mainText = async () => (await main().innerText()).replace(/\s+/g, ' ');
 
@@ -147,7 +146,7 @@ describe('skills passports in a browser', { concurrency: false }, () => {
     let res = await steps.navigate(() => page.getByRole('link', { name: TRUST }).click());
     await steps.check('Dashboard', res, { heading: TRUST, tenant: TRUST });
 
-    res = await steps.navigate(() => menu().getByRole('link', { name: 'Catalogues' }).click());
+    res = await steps.navigate(async () => (await steps.menuLink('Catalogues')).click());
     await steps.check('Catalogues', res, { heading: 'Skills catalogues', tenant: TRUST });
     assert.deepEqual((await steps.nav()).current, ['Catalogues']);
     const ours = page.getByRole('table', { name: 'Paediatric complex care (pcc)' });
@@ -168,10 +167,12 @@ describe('skills passports in a browser', { concurrency: false }, () => {
     const catalogueHref = new URL(page.url()).pathname;
 
     // The assessor: her passport says which assessor competency she holds.
-    res = await steps.navigate(() => menu().getByRole('link', { name: 'Holders' }).click());
+    res = await steps.navigate(async () => (await steps.menuLink('Holders')).click());
     await steps.check('Holders', res, { heading: 'Holders', tenant: TRUST });
     const holders = (await main().locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort();
-    assert.deepEqual(holders, [ASSESSOR_HOLDER, 'Amira Okafor', 'Priya Sandhu', CARER].sort(), 'the demo holders');
+    // The four of the skills demo, and the parents and staff of the discharge ward's demo.
+    assert.deepEqual(holders, [ASSESSOR_HOLDER, 'Amira Okafor', 'Priya Sandhu', CARER,
+      'Dan Clarke', 'Frank Mensah', 'Grace Hughes', 'Jo Bennett', 'Owen Hughes', 'Ravi Shah'].sort(), 'the demo holders');
     found.tomHolder = await main().getByRole('link', { name: CARER }).getAttribute('href');
 
     res = await steps.navigate(() => page.getByRole('link', { name: ASSESSOR_HOLDER }).click());
@@ -243,9 +244,9 @@ describe('skills passports in a browser', { concurrency: false }, () => {
   });
 
   test('the administrator sees the cared-for child and his prescription', async () => {
-    let res = await steps.navigate(() => menu().getByRole('link', { name: 'People cared for' }).click());
+    let res = await steps.navigate(async () => (await steps.menuLink('People cared for')).click());
     await steps.check('People cared for', res, { heading: 'People cared for', tenant: TRUST });
-    assert.equal((await page.getByRole('table').locator('caption').innerText()).trim(), '1 person');
+    assert.equal((await page.getByRole('table').locator('caption').innerText()).trim(), '3 people', 'Leo, and the two children of the discharge ward');
 
     res = await steps.navigate(() => page.getByRole('link', { name: 'Leo Okafor' }).click());
     await steps.check('Person cared for', res, { heading: 'Leo Okafor', tenant: TRUST });
@@ -315,7 +316,7 @@ describe('skills passports in a browser', { concurrency: false }, () => {
     await signInAs('Home, assessor', ASSESSOR);
     let res = await steps.navigate(() => page.getByRole('link', { name: TRUST }).click());
     await steps.check('Dashboard, assessor', res, { heading: TRUST, tenant: TRUST });
-    res = await steps.navigate(() => menu().getByRole('link', { name: 'Holders' }).click());
+    res = await steps.navigate(async () => (await steps.menuLink('Holders')).click());
     await steps.check('Holders, assessor', res, { heading: 'Holders', tenant: TRUST });
     res = await steps.navigate(() => page.getByRole('link', { name: CARER }).click());
     await steps.check('Holder: Tom, assessor', res, { heading: CARER, tenant: TRUST });
