@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -233,7 +232,7 @@ func (s *Service) compute(tx *gorm.DB, tenant uuid.UUID, f Filter) (Matrix, erro
 		}
 	}
 	if len(staff) > 0 && len(m.Columns) > 0 {
-		if err := s.fillRecords(st, colIndexSorted(m.Columns), m.Rows, now); err != nil {
+		if err := s.fillRecords(st, where, args, colIndexSorted(m.Columns), rowOf, m.Rows, now); err != nil {
 			return m, err
 		}
 		if err := s.fillShared(st, where, args, m.Columns, rowOf, m.Rows, now); err != nil {
@@ -285,11 +284,11 @@ func better(a, b Cell) bool {
 	return a.ExpiresAt != nil && a.ExpiresAt.After(*b.ExpiresAt)
 }
 
-// fillRecords reads the competent sign-offs of the staff in rows in one
-// query and derives each cell's status as the passport does. The tenant's
-// competencies (a few hundred at most) are read first, so the records
-// query joins nothing but the lists it is given.
-func (s *Service) fillRecords(st store, cols map[string]int, rows []Row, now time.Time) error {
+// fillRecords reads the competent sign-offs of the staff matching where in
+// one query and derives each cell's status as the passport does. The
+// tenant's competencies (a few hundred at most) are read first, so the
+// records query joins nothing but the employments.
+func (s *Service) fillRecords(st store, where string, args []any, cols map[string]int, rowOf map[uuid.UUID]int, rows []Row, now time.Time) error {
 	type spec struct {
 		col    int
 		months int
@@ -318,34 +317,20 @@ func (s *Service) fillRecords(st store, cols map[string]int, rows []Row, now tim
 	if err := cr.Err(); err != nil {
 		return storeErr("read competencies", err)
 	}
-	// The staff and the competencies go to the server as arrays, and come
-	// back as the row and column they belong to: small integers, which
-	// cost far less to move and scan than the ids of 30,000 cells.
-	holders := make([]string, len(rows))
-	for i := range rows {
-		holders[i] = rows[i].HolderID.String()
-	}
-	// The competencies wanted, in the order of the arrays sent.
-	compIDs := make([]string, 0, len(specs))
-	wanted := make([]spec, 0, len(specs))
-	for id, sp := range specs {
-		compIDs = append(compIDs, id.String())
-		wanted = append(wanted, sp)
-	}
-	q := `SELECT h.i::int - 1, c.i::int - 1, (extract(epoch FROM r.signed_off_at) * 1000000)::bigint, r.reassessment_required
-		FROM unnest(?::uuid[]) WITH ORDINALITY AS h(id, i)
-		JOIN competency_records r ON r.tenant_id = ? AND r.holder_id = h.id
-		JOIN unnest(?::uuid[]) WITH ORDINALITY AS c(id, i) ON c.id = r.competency_id
-		WHERE r.state = 'competent' AND r.signed_off_at IS NOT NULL AND r.cared_for_id IS NULL`
-	res, err := st.tx.Raw(q, pgArray(holders), st.tenant, pgArray(compIDs)).Rows()
+	q := `SELECT r.holder_id, r.competency_id, r.signed_off_at, r.reassessment_required
+		FROM employments e
+		JOIN competency_records r ON r.tenant_id = e.tenant_id AND r.holder_id = e.holder_id
+		WHERE e.tenant_id = ? AND r.tenant_id = ? AND r.state = 'competent' AND r.signed_off_at IS NOT NULL
+		  AND r.cared_for_id IS NULL AND ` + where
+	res, err := st.tx.Raw(q, append([]any{st.tenant, st.tenant}, args...)...).Rows()
 	if err != nil {
 		return storeErr("read records", err)
 	}
 	defer res.Close()
 	var (
-		i, w     int
-		micros   int64
-		reassess bool
+		holder, comp uuid.UUID
+		signed       time.Time
+		reassess     bool
 	)
 	// Sign-offs cluster (a session's candidates, a recognition), and the
 	// derivation's London calendar arithmetic is the costly part of a cell.
@@ -360,23 +345,27 @@ func (s *Service) fillRecords(st store, cols map[string]int, rows []Row, now tim
 	}
 	memo := map[derivedKey]derived{}
 	for res.Next() {
-		if err := res.Scan(&i, &w, &micros, &reassess); err != nil {
+		if err := res.Scan(&holder, &comp, &signed, &reassess); err != nil {
 			return storeErr("read records", err)
 		}
-		col, m := wanted[w].col, wanted[w].months
-		if !rows[i].Cells[col].Required {
+		sp, ok := specs[comp]
+		if !ok {
 			continue
 		}
-		k := derivedKey{micros, m, reassess}
+		i, ok := rowOf[holder]
+		if !ok || !rows[i].Cells[sp.col].Required {
+			continue
+		}
+		k := derivedKey{signed.UnixMicro(), sp.months, reassess}
 		d, ok := memo[k]
 		if !ok {
-			state, exp := Derive(time.UnixMicro(micros).UTC(), m, reassess, now, s.window)
+			state, exp := Derive(signed, sp.months, reassess, now, s.window)
 			d = derived{statusOf(state), &exp}
 			memo[k] = d
 		}
 		cell := Cell{Required: true, Status: d.status, ExpiresAt: d.exp}
-		if cur := rows[i].Cells[col]; cur.Status == Missing || better(cell, cur) {
-			rows[i].Cells[col] = cell
+		if cur := rows[i].Cells[sp.col]; cur.Status == Missing || better(cell, cur) {
+			rows[i].Cells[sp.col] = cell
 		}
 	}
 	return res.Err()
@@ -531,11 +520,4 @@ func (s *Service) Expiring(ctx context.Context, days int, f Filter) ([]Expiring,
 			Detail: map[string]string{"days": fmt.Sprint(days), "results": fmt.Sprint(len(out))}})
 	})
 	return out, err
-}
-
-// pgArray writes items as a PostgreSQL array literal, to be cast in the
-// query (?::uuid[]): a single parameter, where a Go slice would be expanded
-// into a list. Items are ids and numbers this package formats itself.
-func pgArray(items []string) string {
-	return "{" + strings.Join(items, ",") + "}"
 }
