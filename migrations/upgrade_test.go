@@ -161,3 +161,61 @@ func TestUpgradeGrantsCarePermissions(t *testing.T) {
 		t.Errorf("trust's policy version = %d, want 8", version)
 	}
 }
+
+// TestTenantScopeIsReadOncePerStatement checks that, once migrated, every
+// tenant_isolation policy reads app.tenant_id through a scalar subquery
+// (computed once per statement, not once per row), and that the scope
+// still works: a tenant sees its own row, and no tenant sees nothing.
+func TestTenantScopeIsReadOncePerStatement(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", testdb.Empty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	var total, wrapped int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE qual LIKE '%SELECT (NULLIF(current_setting(%'
+			AND with_check = qual)
+		FROM pg_policies WHERE policyname = 'tenant_isolation'`).Scan(&total, &wrapped); err != nil {
+		t.Fatal(err)
+	}
+	if total < 30 || wrapped != total {
+		t.Fatalf("%d of %d tenant_isolation policies read the setting once per statement", wrapped, total)
+	}
+	tenant := uuid.New()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, kind) VALUES ($1, 'scoped', 'Scoped', 'carers_charity')`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	count := func(scope string) int {
+		t.Helper()
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM holders, (SELECT set_config('app.tenant_id', $1, true)) s`, scope).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO persons (id) VALUES ($1)`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO holders (tenant_id, id, person_id, given_name, family_name, role_in_care)
+		VALUES ($1, $2, $1, 'Ann', 'Own', 'unpaid_carer')`, tenant, uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(tenant.String()); n != 1 {
+		t.Errorf("the tenant sees %d of its holders, want 1", n)
+	}
+	if n := count(""); n != 0 {
+		t.Errorf("no tenant sees %d holders, want 0", n)
+	}
+}
