@@ -8,17 +8,9 @@ import (
 	"strings"
 
 	"github.com/go-pdf/fpdf"
-)
 
-// CSVCell makes v safe to open in a spreadsheet: a cell that starts like a
-// formula (= + - @, or a tab or carriage return) is prefixed with a quote
-// so it is read as text. It is the rule of the carer register's export.
-func CSVCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
+	"github.com/carepass/carepass/modules/csvsafe"
+)
 
 // CSV writes the matrix as CSV: one row per member of staff and cell, so a
 // spreadsheet can filter and pivot it.
@@ -27,7 +19,7 @@ func (m Matrix) CSV() ([]byte, error) {
 	w := csv.NewWriter(&buf)
 	write := func(rec ...string) {
 		for i, v := range rec {
-			rec[i] = CSVCell(v)
+			rec[i] = csvsafe.Cell(v)
 		}
 		_ = w.Write(rec) // errors surface from Flush
 	}

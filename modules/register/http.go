@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/carepass/carepass/modules/csvsafe"
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/fhir"
 	"github.com/carepass/carepass/modules/jsonbody"
@@ -474,16 +475,6 @@ var csvHeader = []string{"id", "given_name", "family_name", "date_of_birth", "nh
 	"recorded_on", "consent_to_share", "consent_on", "review_due", "cared_for_name", "cared_for_relationship",
 	"cared_for_known", "source_issuer", "source_scheme", "source_verified_at", "status", "closed_on", "closed_reason"}
 
-// csvCell makes v safe to open in a spreadsheet: a cell that starts like a
-// formula (= + - @, or a tab or carriage return before one) is prefixed
-// with a quote so it is read as text.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
 func csvDate(t *time.Time) string { return fhir.Date(t) }
 
 func csvRecord(e Entry) []string {
@@ -500,7 +491,7 @@ func csvRecord(e Entry) []string {
 		csvDate(e.ReviewDue), e.CaredForName, e.CaredForRelationship, known, issuer, scheme, verified, e.Status,
 		csvDate(e.ClosedOn), e.ClosedReason}
 	for i, v := range rec {
-		rec[i] = csvCell(v)
+		rec[i] = csvsafe.Cell(v)
 	}
 	return rec
 }

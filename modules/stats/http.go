@@ -5,12 +5,12 @@ import (
 	"embed"
 	"encoding/csv"
 	"html/template"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/carepass/carepass/modules/chart"
+	"github.com/carepass/carepass/modules/csvsafe"
 	"github.com/carepass/carepass/modules/errs"
 	"github.com/carepass/carepass/modules/page"
 	"github.com/carepass/carepass/policy"
@@ -231,16 +231,6 @@ func (h handler) publicJSON(c *fiber.Ctx) error {
 // tables fit one file.
 var csvHeader = []string{"computed_at", "figure", "kind", "region", "month", "value"}
 
-// csvCell makes v safe to open in a spreadsheet: a cell that starts like a
-// formula (= + - @, or a tab or carriage return) is prefixed with a quote so
-// it is read as text.
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
 // CSV returns the snapshot as the download's bytes.
 func CSV(snap Snapshot) ([]byte, error) {
 	var buf bytes.Buffer
@@ -260,7 +250,7 @@ func CSV(snap Snapshot) ([]byte, error) {
 			v    Figure
 		}{{"organisations", r.Organisations}, {"passports_active", r.PassportsActive}, {"passports_issued", r.PassportsIssued},
 			{"competencies_signed_off", r.SignedOff}, {"verifications", r.Verifications}} {
-			rows = append(rows, []string{at, f.name, kind, csvCell(region), "", string(f.v)})
+			rows = append(rows, []string{at, f.name, kind, csvsafe.Cell(region), "", string(f.v)})
 		}
 	}
 	for _, m := range snap.Months {
