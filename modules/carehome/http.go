@@ -60,14 +60,6 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-func idParam(c *fiber.Ctx, msg string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msg)
-	}
-	return id, nil
-}
-
 // filterOf reads the matrix filter from the query string; an id that is
 // not one filters by nothing that exists.
 func filterOf(c *fiber.Ctx) Filter {
@@ -318,7 +310,7 @@ func checked(c *fiber.Ctx) []uuid.UUID {
 }
 
 func (h handler) roleRequirements(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoRole)
+	id, err := page.ParamID(c, "id", MsgNoRole)
 	if err != nil {
 		return err
 	}
@@ -330,7 +322,7 @@ func (h handler) roleRequirements(c *fiber.Ctx) error {
 }
 
 func (h handler) homeRequirements(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoHome)
+	id, err := page.ParamID(c, "id", MsgNoHome)
 	if err != nil {
 		return err
 	}
@@ -382,7 +374,7 @@ func (h handler) staffData(c *fiber.Ctx, id uuid.UUID, form map[string]string) (
 }
 
 func (h handler) staff(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoStaff)
+	id, err := page.ParamID(c, "id", MsgNoStaff)
 	if err != nil {
 		return err
 	}
@@ -415,7 +407,7 @@ func parseID(s string) uuid.UUID {
 }
 
 func (h handler) start(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoStaff)
+	id, err := page.ParamID(c, "id", MsgNoStaff)
 	if err != nil {
 		return err
 	}
@@ -430,7 +422,7 @@ func (h handler) start(c *fiber.Ctx) error {
 }
 
 func (h handler) change(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoEmployment)
+	id, err := page.ParamID(c, "id", MsgNoEmployment)
 	if err != nil {
 		return err
 	}
@@ -447,7 +439,7 @@ func (h handler) change(c *fiber.Ctx) error {
 }
 
 func (h handler) end(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoEmployment)
+	id, err := page.ParamID(c, "id", MsgNoEmployment)
 	if err != nil {
 		return err
 	}
@@ -464,7 +456,7 @@ func (h handler) end(c *fiber.Ctx) error {
 }
 
 func (h handler) recognise(c *fiber.Ctx) error {
-	id, err := idParam(c, MsgNoStaff)
+	id, err := page.ParamID(c, "id", MsgNoStaff)
 	if err != nil {
 		return err
 	}

@@ -51,14 +51,6 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-func planID(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msgNoPlan)
-	}
-	return id, nil
-}
-
 func formOf(c *fiber.Ctx, names ...string) map[string]string {
 	out := make(map[string]string, len(names))
 	for _, n := range names {
@@ -169,7 +161,7 @@ func (h handler) planData(c *fiber.Ctx, id uuid.UUID) (page.Data, error) {
 }
 
 func (h handler) plan(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -200,7 +192,7 @@ func (h handler) planInvalid(c *fiber.Ctx, id uuid.UUID, err error, form map[str
 }
 
 func (h handler) addNeed(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -229,7 +221,7 @@ func (h handler) addNeed(c *fiber.Ctx) error {
 }
 
 func (h handler) addCarer(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -243,7 +235,7 @@ func (h handler) addCarer(c *fiber.Ctx) error {
 }
 
 func (h handler) book(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -289,7 +281,7 @@ func (h handler) createPlanJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) planJSON(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -301,7 +293,7 @@ func (h handler) planJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) updatePlanJSON(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -317,7 +309,7 @@ func (h handler) updatePlanJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) addNeedJSON(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -336,7 +328,7 @@ func (h handler) addNeedJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) addCarerJSON(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -356,7 +348,7 @@ type bookRequest struct {
 }
 
 func (h handler) bookJSON(c *fiber.Ctx) error {
-	id, err := planID(c)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ type handler struct {
 
 // detail reads the officer's passport named in the path (audited).
 func (h handler) detail(c *fiber.Ctx) (Detail, error) {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return Detail{}, err
 	}
@@ -103,19 +103,11 @@ func (h handler) detail(c *fiber.Ctx) (Detail, error) {
 
 // ownDetail reads the signed-in holder's passport named in the path.
 func (h handler) ownDetail(c *fiber.Ctx) (Detail, error) {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return Detail{}, err
 	}
 	return h.svc.OwnOne(c.UserContext(), id)
-}
-
-func idParam(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msgNoPassport)
-	}
-	return id, nil
 }
 
 // Officers' pages.
@@ -279,7 +271,7 @@ func (h handler) view(c *fiber.Ctx) error {
 
 func (h handler) act(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id, err := idParam(c)
+		id, err := page.ParamID(c, "id", msgNoPassport)
 		if err != nil {
 			return err
 		}
@@ -345,7 +337,7 @@ func (h handler) revokeForm(c *fiber.Ctx) error {
 }
 
 func (h handler) revoke(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return err
 	}
@@ -568,7 +560,7 @@ func (h handler) ownQR(c *fiber.Ctx) error {
 }
 
 func (h handler) ownCard(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return err
 	}
@@ -580,7 +572,7 @@ func (h handler) ownCard(c *fiber.Ctx) error {
 }
 
 func (h handler) askRenewal(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return err
 	}
@@ -645,7 +637,7 @@ func (h handler) issueJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) viewJSON(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return err
 	}
@@ -672,7 +664,7 @@ func nonNilChecks(c []Check) []Check {
 
 func (h handler) actJSON(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id, err := idParam(c)
+		id, err := page.ParamID(c, "id", msgNoPassport)
 		if err != nil {
 			return err
 		}
@@ -685,7 +677,7 @@ func (h handler) actJSON(action string) fiber.Handler {
 }
 
 func (h handler) revokeJSON(c *fiber.Ctx) error {
-	id, err := idParam(c)
+	id, err := page.ParamID(c, "id", msgNoPassport)
 	if err != nil {
 		return err
 	}

@@ -78,15 +78,6 @@ const (
 	msgNoCompetency = "No competency with that reference"
 )
 
-// idParam parses a UUID path parameter; anything else is a 404 with msg.
-func idParam(c *fiber.Ctx, name, msg string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params(name))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msg)
-	}
-	return id, nil
-}
-
 // codeParam returns the :code parameter in capitals, copied out of fiber's
 // reusable buffers.
 func codeParam(c *fiber.Ctx) string {
@@ -359,7 +350,7 @@ func (h handler) libraryView(c *fiber.Ctx, id uuid.UUID) (libraryView, error) {
 }
 
 func (h handler) library(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoStandard)
+	id, err := page.ParamID(c, "id", msgNoStandard)
 	if err != nil {
 		return err
 	}
@@ -426,7 +417,7 @@ func findCode(comps []Competency, code string) (Competency, bool) {
 }
 
 func (h handler) competency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -453,7 +444,7 @@ func (h handler) competency(c *fiber.Ctx) error {
 }
 
 func (h handler) libraryCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoStandard)
+	id, err := page.ParamID(c, "id", msgNoStandard)
 	if err != nil {
 		return err
 	}
@@ -529,7 +520,7 @@ func (h handler) catalogueView(c *fiber.Ctx, id uuid.UUID, q string) (catalogueV
 }
 
 func (h handler) show(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -543,7 +534,7 @@ func (h handler) show(c *fiber.Ctx) error {
 // versionAction runs a change of a version's status and shows the version
 // again with the problem when it cannot be made.
 func (h handler) versionAction(c *fiber.Ctx, run func(uuid.UUID) (Catalogue, error), flash func(Catalogue) string) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -635,7 +626,7 @@ func (h handler) compareVersions(c *fiber.Ctx, a, b uuid.UUID) (Catalogue, Catal
 }
 
 func (h handler) compareWith(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -647,11 +638,11 @@ func (h handler) compareWith(c *fiber.Ctx) error {
 }
 
 func (h handler) compare(c *fiber.Ctx) error {
-	a, err := idParam(c, "id", msgNoCatalogue)
+	a, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
-	b, err := idParam(c, "other", msgNoCatalogue)
+	b, err := page.ParamID(c, "other", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1008,7 +999,7 @@ func lockedMessage(cat Catalogue) string {
 }
 
 func (h handler) newCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1023,7 +1014,7 @@ func (h handler) newCompetency(c *fiber.Ctx) error {
 }
 
 func (h handler) editCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1044,7 +1035,7 @@ func (h handler) editCompetency(c *fiber.Ctx) error {
 // saveCompetency saves the competency form. The form for a new competency
 // refuses a code already in the version rather than replacing it.
 func (h handler) saveCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1091,7 +1082,7 @@ func (h handler) saveCompetency(c *fiber.Ctx) error {
 }
 
 func (h handler) removeCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1182,7 +1173,7 @@ func (h handler) apiLibrary(c *fiber.Ctx) error {
 }
 
 func (h handler) apiLibraryCatalogue(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoStandard)
+	id, err := page.ParamID(c, "id", msgNoStandard)
 	if err != nil {
 		return err
 	}
@@ -1202,7 +1193,7 @@ func (h handler) apiCatalogues(c *fiber.Ctx) error {
 }
 
 func (h handler) apiCatalogue(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1262,7 +1253,7 @@ func (h handler) apiCreate(c *fiber.Ctx) error {
 }
 
 func (h handler) apiSaveCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1283,7 +1274,7 @@ func (h handler) apiSaveCompetency(c *fiber.Ctx) error {
 }
 
 func (h handler) apiRemoveCompetency(c *fiber.Ctx) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1294,7 +1285,7 @@ func (h handler) apiRemoveCompetency(c *fiber.Ctx) error {
 }
 
 func (h handler) apiVersionAction(c *fiber.Ctx, run func(uuid.UUID) (Catalogue, error), status int) error {
-	id, err := idParam(c, "id", msgNoCatalogue)
+	id, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
@@ -1326,11 +1317,11 @@ func (h handler) apiRetire(c *fiber.Ctx) error {
 // apiCompare lists the changes between two versions of a catalogue, from
 // the older to the newer whichever way round they are named.
 func (h handler) apiCompare(c *fiber.Ctx) error {
-	a, err := idParam(c, "id", msgNoCatalogue)
+	a, err := page.ParamID(c, "id", msgNoCatalogue)
 	if err != nil {
 		return err
 	}
-	b, err := idParam(c, "other", msgNoCatalogue)
+	b, err := page.ParamID(c, "other", msgNoCatalogue)
 	if err != nil {
 		return err
 	}

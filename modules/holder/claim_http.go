@@ -41,7 +41,7 @@ type claimCreatedView struct {
 // invite creates a claim link and shows it on the response itself, not
 // after a redirect, so the token is never stored anywhere.
 func (h claimHandler) invite(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (h claimHandler) invite(c *fiber.Ctx) error {
 }
 
 func (h claimHandler) inviteJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}

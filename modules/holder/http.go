@@ -74,21 +74,13 @@ func (h handler) list(c *fiber.Ctx) error {
 		CanWrite: allowed(c, h.enf, "holder", "write")}))
 }
 
-func parseID(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msgNoHolder)
-	}
-	return id, nil
-}
-
 type showView struct {
 	Details
 	CanWrite bool
 }
 
 func (h handler) show(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -183,7 +175,7 @@ func (h handler) editView(c *fiber.Ctx, id uuid.UUID) page.Data {
 }
 
 func (h handler) editForm(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -197,7 +189,7 @@ func (h handler) editForm(c *fiber.Ctx) error {
 }
 
 func (h handler) update(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -215,7 +207,7 @@ func (h handler) update(c *fiber.Ctx) error {
 }
 
 func (h handler) setStatus(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -246,7 +238,7 @@ func (h handler) listJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) showJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -321,7 +313,7 @@ type updateRequest struct {
 }
 
 func (h handler) updateJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}

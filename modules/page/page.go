@@ -125,3 +125,14 @@ func QueuedFlash(c *fiber.Ctx) string {
 
 // Client returns the client address of the request.
 func Client(c *fiber.Ctx) string { return c.IP() }
+
+// ParamID returns the route parameter name as an id. Anything that is not a
+// UUID (or is the nil UUID) is answered as an error of kind NotFound with
+// notFound, the message the page would give for an id that matches nothing.
+func ParamID(c *fiber.Ctx, name, notFound string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Params(name))
+	if err != nil || id == uuid.Nil {
+		return uuid.Nil, errs.E(errs.NotFound, notFound)
+	}
+	return id, nil
+}

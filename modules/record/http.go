@@ -53,15 +53,6 @@ func Routes(tenant, api fiber.Router, svc *Service, enf *policy.Enforcers) {
 
 type handler struct{ svc *Service }
 
-// idParam parses the :id parameter; anything but a UUID is a 404 with msg.
-func idParam(c *fiber.Ctx, msg string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msg)
-	}
-	return id, nil
-}
-
 // form copies the named form fields out of fiber's reusable buffers.
 func form(c *fiber.Ctx, names ...string) map[string]string {
 	out := make(map[string]string, len(names))
@@ -146,7 +137,7 @@ func steps(e Entry, permitted map[Action]bool) []Transition {
 }
 
 func (h handler) passportView(c *fiber.Ctx, print bool) (passportView, error) {
-	id, err := idParam(c, msgNoHolder)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return passportView{}, err
 	}
@@ -219,7 +210,7 @@ func (h handler) print(c *fiber.Ctx) error {
 var enrolFields = []string{"competency_id", "cared_for_id", "setting", "notes", "evidence_ref"}
 
 func (h handler) enrol(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoHolder)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -277,7 +268,7 @@ func recordTitle(d Detail) string {
 }
 
 func (h handler) record(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoRecord)
+	id, err := page.ParamID(c, "id", msgNoRecord)
 	if err != nil {
 		return err
 	}
@@ -302,7 +293,7 @@ func transitionInput(f map[string]string) (TransitionInput, error) {
 // Success returns to the page the form was on; a refusal shows the record
 // page with the reason in the error summary and the input kept.
 func (h handler) transition(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoRecord)
+	id, err := page.ParamID(c, "id", msgNoRecord)
 	if err != nil {
 		return err
 	}
@@ -442,7 +433,7 @@ func (h handler) caredForView(c *fiber.Ctx, id uuid.UUID, selected string) (care
 func paramName(name string) string { return "param:" + name }
 
 func (h handler) caredFor(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoCaredFor)
+	id, err := page.ParamID(c, "id", msgNoCaredFor)
 	if err != nil {
 		return err
 	}
@@ -456,7 +447,7 @@ func (h handler) caredFor(c *fiber.Ctx) error {
 }
 
 func (h handler) setPrescription(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoCaredFor)
+	id, err := page.ParamID(c, "id", msgNoCaredFor)
 	if err != nil {
 		return err
 	}
@@ -491,7 +482,7 @@ func (h handler) setPrescription(c *fiber.Ctx) error {
 // JSON API.
 
 func (h handler) passportJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoHolder)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -503,7 +494,7 @@ func (h handler) passportJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) enrolJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoHolder)
+	id, err := page.ParamID(c, "id", msgNoHolder)
 	if err != nil {
 		return err
 	}
@@ -519,7 +510,7 @@ func (h handler) enrolJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) recordJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoRecord)
+	id, err := page.ParamID(c, "id", msgNoRecord)
 	if err != nil {
 		return err
 	}
@@ -531,7 +522,7 @@ func (h handler) recordJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) transitionJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoRecord)
+	id, err := page.ParamID(c, "id", msgNoRecord)
 	if err != nil {
 		return err
 	}
@@ -583,7 +574,7 @@ func (h handler) createCaredForJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) caredForJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoCaredFor)
+	id, err := page.ParamID(c, "id", msgNoCaredFor)
 	if err != nil {
 		return err
 	}
@@ -595,7 +586,7 @@ func (h handler) caredForJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) setPrescriptionJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoCaredFor)
+	id, err := page.ParamID(c, "id", msgNoCaredFor)
 	if err != nil {
 		return err
 	}

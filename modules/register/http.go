@@ -78,14 +78,6 @@ func allowed(c *fiber.Ctx, enf *policy.Enforcers, obj, act string) bool {
 	return err == nil && yes
 }
 
-func parseID(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msgNoEntry)
-	}
-	return id, nil
-}
-
 // The register page.
 
 // defaultReviewDays is how far ahead the "Review due" list looks.
@@ -162,7 +154,7 @@ func (h handler) showData(c *fiber.Ctx, e Entry) page.Data {
 }
 
 func (h handler) show(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -176,7 +168,7 @@ func (h handler) show(c *fiber.Ctx) error {
 }
 
 func (h handler) close(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -197,7 +189,7 @@ func (h handler) close(c *fiber.Ctx) error {
 }
 
 func (h handler) reopen(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -364,7 +356,7 @@ func (h handler) editData(c *fiber.Ctx, id uuid.UUID) page.Data {
 }
 
 func (h handler) editForm(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -378,7 +370,7 @@ func (h handler) editForm(c *fiber.Ctx) error {
 }
 
 func (h handler) update(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -585,7 +577,7 @@ func (h handler) listJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) showJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}
@@ -644,7 +636,7 @@ func sendFHIR(c *fiber.Ctx, v any) error {
 }
 
 func (h handler) entryFHIR(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoEntry)
 	if err != nil {
 		return err
 	}

@@ -65,14 +65,6 @@ func (h handler) canWrite(c *fiber.Ctx) bool {
 	return err == nil && yes
 }
 
-func parseID(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msgNoScheme)
-	}
-	return id, nil
-}
-
 // Pages.
 
 // presetView is one ready-made scheme on the list page.
@@ -172,7 +164,7 @@ type showView struct {
 }
 
 func (h handler) show(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -333,7 +325,7 @@ func (h handler) editView(c *fiber.Ctx, id uuid.UUID) page.Data {
 }
 
 func (h handler) editForm(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -347,7 +339,7 @@ func (h handler) editForm(c *fiber.Ctx) error {
 }
 
 func (h handler) update(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -364,7 +356,7 @@ func (h handler) update(c *fiber.Ctx) error {
 }
 
 func (h handler) retire(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -377,7 +369,7 @@ func (h handler) retire(c *fiber.Ctx) error {
 }
 
 func (h handler) reactivate(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -437,7 +429,7 @@ func (h handler) listJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) showJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -501,7 +493,7 @@ type updateRequest struct {
 }
 
 func (h handler) updateJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}
@@ -517,7 +509,7 @@ func (h handler) updateJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) retireJSON(c *fiber.Ctx) error {
-	id, err := parseID(c)
+	id, err := page.ParamID(c, "id", msgNoScheme)
 	if err != nil {
 		return err
 	}

@@ -57,14 +57,6 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-func idParam(c *fiber.Ctx, msg string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msg)
-	}
-	return id, nil
-}
-
 func formOf(c *fiber.Ctx, names ...string) map[string]string {
 	out := make(map[string]string, len(names))
 	for _, n := range names {
@@ -140,7 +132,7 @@ func (h handler) settingData(c *fiber.Ctx, id uuid.UUID) (page.Data, error) {
 }
 
 func (h handler) setting(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoSetting)
+	id, err := page.ParamID(c, "id", msgNoSetting)
 	if err != nil {
 		return err
 	}
@@ -152,7 +144,7 @@ func (h handler) setting(c *fiber.Ctx) error {
 }
 
 func (h handler) createGroup(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoSetting)
+	id, err := page.ParamID(c, "id", msgNoSetting)
 	if err != nil {
 		return err
 	}
@@ -202,7 +194,7 @@ func (h handler) groupData(c *fiber.Ctx, id uuid.UUID) (page.Data, error) {
 }
 
 func (h handler) group(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -225,7 +217,7 @@ func (h handler) groupInvalid(c *fiber.Ctx, id uuid.UUID, err error, form map[st
 }
 
 func (h handler) addChildren(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -237,7 +229,7 @@ func (h handler) addChildren(c *fiber.Ctx) error {
 }
 
 func (h handler) addStaff(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -249,7 +241,7 @@ func (h handler) addStaff(c *fiber.Ctx) error {
 }
 
 func (h handler) createPlan(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -281,7 +273,7 @@ func (h handler) planData(c *fiber.Ctx, id uuid.UUID) (page.Data, error) {
 }
 
 func (h handler) plan(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoPlan)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -295,7 +287,7 @@ func (h handler) plan(c *fiber.Ctx) error {
 // bookBulk books what the form selected and shows the plan again with each
 // person's outcome.
 func (h handler) bookBulk(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoPlan)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -345,7 +337,7 @@ func (h handler) createSettingJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) settingJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoSetting)
+	id, err := page.ParamID(c, "id", msgNoSetting)
 	if err != nil {
 		return err
 	}
@@ -357,7 +349,7 @@ func (h handler) settingJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) createGroupJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoSetting)
+	id, err := page.ParamID(c, "id", msgNoSetting)
 	if err != nil {
 		return err
 	}
@@ -373,7 +365,7 @@ func (h handler) createGroupJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) groupJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -385,7 +377,7 @@ func (h handler) groupJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) addChildrenJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -400,7 +392,7 @@ func (h handler) addChildrenJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) addStaffJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -415,7 +407,7 @@ func (h handler) addStaffJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) createPlanJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoGroup)
+	id, err := page.ParamID(c, "id", msgNoGroup)
 	if err != nil {
 		return err
 	}
@@ -431,7 +423,7 @@ func (h handler) createPlanJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) planJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoPlan)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}
@@ -443,7 +435,7 @@ func (h handler) planJSON(c *fiber.Ctx) error {
 }
 
 func (h handler) bookBulkJSON(c *fiber.Ctx) error {
-	id, err := idParam(c, msgNoPlan)
+	id, err := page.ParamID(c, "id", msgNoPlan)
 	if err != nil {
 		return err
 	}

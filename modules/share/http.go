@@ -63,20 +63,12 @@ type handler struct {
 	enf *policy.Enforcers
 }
 
-func idParam(c *fiber.Ctx, name, msg string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params(name))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, msg)
-	}
-	return id, nil
-}
-
 func holderParam(c *fiber.Ctx) (uuid.UUID, error) {
-	return idParam(c, "id", "No holder with that reference")
+	return page.ParamID(c, "id", "No holder with that reference")
 }
 
 func shareParam(c *fiber.Ctx) (uuid.UUID, error) {
-	return idParam(c, "share", msgNoShare)
+	return page.ParamID(c, "share", msgNoShare)
 }
 
 // days reads the number of days typed: 0 when blank, -1 when not a number.

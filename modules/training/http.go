@@ -115,14 +115,6 @@ const staffOverviewWeeks = 8
 // staffSearchLimit bounds the people a name search offers.
 const staffSearchLimit = 20
 
-func staffID(c *fiber.Ctx, notFound string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, errs.E(errs.NotFound, notFound)
-	}
-	return id, nil
-}
-
 // staffForm copies the named fields of the posted form.
 func staffForm(c *fiber.Ctx, names ...string) map[string]string {
 	form := make(map[string]string, len(names))
@@ -225,7 +217,7 @@ type staffCourseView struct {
 }
 
 func (h staffHandler) course(c *fiber.Ctx) error {
-	id, err := staffID(c, staffNoCourse)
+	id, err := page.ParamID(c, "id", staffNoCourse)
 	if err != nil {
 		return err
 	}
@@ -519,7 +511,7 @@ func (h staffHandler) find(ctx context.Context, q string) ([]FoundPerson, error)
 }
 
 func (h staffHandler) session(c *fiber.Ctx) error {
-	id, err := staffID(c, staffNoSession)
+	id, err := page.ParamID(c, "id", staffNoSession)
 	if err != nil {
 		return err
 	}
@@ -558,7 +550,7 @@ func (h staffHandler) sessionInvalid(c *fiber.Ctx, id uuid.UUID, form map[string
 // tenant's, so that a form posted to a session that is not gets 404
 // whatever it holds.
 func (h staffHandler) sessionFirst(c *fiber.Ctx) (Session, error) {
-	id, err := staffID(c, staffNoSession)
+	id, err := page.ParamID(c, "id", staffNoSession)
 	if err != nil {
 		return Session{}, err
 	}
@@ -649,7 +641,7 @@ func (h staffHandler) book(c *fiber.Ctx) error {
 }
 
 func (h staffHandler) cancelBooking(c *fiber.Ctx) error {
-	id, err := staffID(c, staffNoBooking)
+	id, err := page.ParamID(c, "id", staffNoBooking)
 	if err != nil {
 		return err
 	}
@@ -880,7 +872,7 @@ func (h staffHandler) createCourseJSON(c *fiber.Ctx) error {
 }
 
 func (h staffHandler) courseJSON(c *fiber.Ctx) error {
-	id, err := staffID(c, staffNoCourse)
+	id, err := page.ParamID(c, "id", staffNoCourse)
 	if err != nil {
 		return err
 	}
@@ -1017,7 +1009,7 @@ func (h staffHandler) bookJSON(c *fiber.Ctx) error {
 }
 
 func (h staffHandler) cancelBookingJSON(c *fiber.Ctx) error {
-	id, err := staffID(c, staffNoBooking)
+	id, err := page.ParamID(c, "id", staffNoBooking)
 	if err != nil {
 		return err
 	}
